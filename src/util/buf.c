@@ -1,0 +1,185 @@
+#include "util/buf.h"
+
+#include "util/err.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void buf_grow(struct buf *b, size_t extra)
+{
+	size_t needed = b->len + extra + 1;
+	if (needed <= b->cap)
+		return;
+	b->cap = xalloc_grow_capacity(b->cap, needed);
+	b->data = xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_addch(struct buf *b, char c)
+{
+	buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list copy;
+	va_copy(copy, ap);
+	buf_grow(b, 64);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void buf_reset(struct buf *b)
+{
+	buf_truncate(b, 0);
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *s = b->data ? b->data : xstrdup("");
+	buf_init(b);
+	return s;
+}
+
+const char *buf_cstr(const struct buf *b)
+{
+	return b->data ? b->data : "";
+}
+
+void buf_rtrim(struct buf *b)
+{
+	while (b->len > 0 && strchr(" \t\r\n\f\v", b->data[b->len - 1]))
+		b->len--;
+	if (b->data)
+		b->data[b->len] = '\0';
+}
+
+int buf_read_file(struct buf *b, const char *path, size_t max_size, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_errno(e, "%s: cannot open", path);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && max_size && (size_t)st.st_size > max_size) {
+		close(fd);
+		return err_set(e, "%s: file is %lld bytes, more than the limit of %zu", path,
+			       (long long)st.st_size, max_size);
+	}
+	size_t start = b->len;
+	for (;;) {
+		buf_grow(b, 8192);
+		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err_errno(e, "%s: cannot read", path);
+			close(fd);
+			buf_truncate(b, start);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		if (max_size && b->len - start > max_size) {
+			close(fd);
+			buf_truncate(b, start);
+			return err_set(e, "%s: file is larger than the limit of %zu bytes", path,
+				       max_size);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int buf_write_file(const struct buf *b, const char *path, struct err *e)
+{
+	struct buf tmp = BUF_INIT;
+	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err_errno(e, "%s: cannot create", tmp.data);
+		buf_free(&tmp);
+		return -1;
+	}
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t n = write(fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_errno(e, "%s: cannot write", path);
+			close(fd);
+			unlink(tmp.data);
+			buf_free(&tmp);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) != 0 || rename(tmp.data, path) != 0) {
+		err_errno(e, "%s: cannot write", path);
+		unlink(tmp.data);
+		buf_free(&tmp);
+		return -1;
+	}
+	buf_free(&tmp);
+	return 0;
+}

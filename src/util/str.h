@@ -1,0 +1,28 @@
+/*
+ * str: small string helpers that C's library lacks.
+ */
+#ifndef AMPEL_UTIL_STR_H
+#define AMPEL_UTIL_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vec;
+struct err;
+
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+bool str_eq(const char *a, const char *b); /* NULL-safe */
+bool str_eq_icase(const char *a, const char *b);
+/* Trims ASCII whitespace in place; returns the first non-space char. */
+char *str_trim(char *s);
+/* Lower-cases ASCII letters in place; returns s. */
+char *str_lower(char *s);
+/* Splits s at every sep into xstrdup'd pieces pushed onto out. */
+void str_split(const char *s, char sep, struct vec *out);
+/* Parses a whole decimal integer in [min,max]; err names `what`. */
+int str_parse_long(const char *s, long min, long max, long *out, const char *what, struct err *e);
+/* True when s is NULL or only whitespace. */
+bool str_blank(const char *s);
+
+#endif
