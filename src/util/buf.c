@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@ void buf_free(struct buf *b)
 
 void buf_grow(struct buf *b, size_t extra)
 {
+	if (extra > SIZE_MAX - 1 - b->len) {
+		fprintf(stderr, "ampel: buffer of %zu + %zu bytes is too large\n", b->len, extra);
+		abort();
+	}
 	size_t needed = b->len + extra + 1;
 	if (needed <= b->cap)
 		return;
@@ -62,8 +67,11 @@ void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	buf_grow(b, 64);
 	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, copy);
 	va_end(copy);
-	if (n < 0)
+	if (n < 0) {
+		/* vsnprintf may have left partial output; keep the old contents. */
+		b->data[b->len] = '\0';
 		return;
+	}
 	if ((size_t)n >= b->cap - b->len) {
 		buf_grow(b, (size_t)n);
 		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
@@ -106,7 +114,9 @@ const char *buf_cstr(const struct buf *b)
 
 void buf_rtrim(struct buf *b)
 {
-	while (b->len > 0 && strchr(" \t\r\n\f\v", b->data[b->len - 1]))
+	/* strchr would also match the terminator, so NUL bytes must not reach it. */
+	while (b->len > 0 && b->data[b->len - 1] != '\0' &&
+	       strchr(" \t\r\n\f\v", b->data[b->len - 1]))
 		b->len--;
 	if (b->data)
 		b->data[b->len] = '\0';
@@ -152,27 +162,40 @@ int buf_read_file(struct buf *b, const char *path, size_t max_size, struct err *
 
 int buf_write_file(const struct buf *b, const char *path, struct err *e)
 {
+	/*
+	 * A unique temp name (not just the pid) so that two threads writing the
+	 * same file cannot truncate each other's half-written copy.
+	 */
 	struct buf tmp = BUF_INIT;
-	buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	buf_addf(&tmp, "%s.tmp.XXXXXX", path);
+	int fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd < 0) {
-		err_errno(e, "%s: cannot create", tmp.data);
+		err_errno(e, "%s: cannot create a temporary file beside it", path);
 		buf_free(&tmp);
 		return -1;
 	}
+	/* Keep the mode of the file being replaced: a 0600 secret must stay 0600. */
+	struct stat st;
+	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
 	size_t off = 0;
-	while (off < b->len) {
+	int rc = fchmod(fd, mode);
+	while (rc == 0 && off < b->len) {
 		ssize_t n = write(fd, b->data + off, b->len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			err_errno(e, "%s: cannot write", path);
-			close(fd);
-			unlink(tmp.data);
-			buf_free(&tmp);
-			return -1;
+			rc = -1;
+			break;
 		}
 		off += (size_t)n;
+	}
+	/* fsync before rename, or a crash can leave the new name with no data. */
+	if (rc != 0 || fsync(fd) != 0) {
+		err_errno(e, "%s: cannot write", path);
+		close(fd);
+		unlink(tmp.data);
+		buf_free(&tmp);
+		return -1;
 	}
 	if (close(fd) != 0 || rename(tmp.data, path) != 0) {
 		err_errno(e, "%s: cannot write", path);

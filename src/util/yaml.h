@@ -56,6 +56,8 @@ int yaml_parse_all(struct yaml_doc ***docs_out, size_t *count_out, const char *f
 		   const char *data, size_t len, struct err *e);
 int yaml_load_file(struct yaml_doc **out, const char *path, struct err *e);
 void yaml_doc_free(struct yaml_doc *doc);
+/* Frees every document yaml_parse_all returned, and the array. */
+void yaml_docs_free(struct yaml_doc **docs, size_t count);
 
 /* Mapping lookup by key (NULL when not a mapping or absent). */
 struct yaml_node *yaml_get(const struct yaml_node *map, const char *key);

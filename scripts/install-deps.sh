@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package Ampel's build, tests and benchmarks need.
+# Idempotent: when everything is present it only checks and exits. Works as
+# root without sudo, and through sudo otherwise.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc meson ninja-build pkg-config python3 git
+	libyaml-dev libjansson-dev libpcre2-dev libxml2-dev
+	# tests, sanitizers, fuzzing
+	libcmocka-dev clang libclang-rt-14-dev
+	# lint and benchmarks
+	clang-format cppcheck hyperfine findutils
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	[[ $pkg == \#* ]] && continue
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$pkg")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+	sudo=()
+elif command -v sudo >/dev/null; then
+	sudo=(sudo)
+else
+	echo "install-deps: missing packages (${missing[*]}) and neither root nor sudo" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,146 @@
+#include "intel/document.h"
+
+#include "intel/analyze.h"
+#include "intel/project.h"
+#include "intel/scan.h"
+#include "util/map.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Confidences are reported to two decimals so documents diff cleanly. */
+static json_t *document_confidence(double value)
+{
+	return json_real(round(value * 100.0) / 100.0);
+}
+
+static json_t *document_string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *document_languages(const struct project *p)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < p->languages.len; i++) {
+		const struct language_share *share = p->languages.items[i];
+		json_array_append_new(list, json_pack("{s:s, s:o, s:I, s:I}", "name", share->id,
+						      "confidence",
+						      document_confidence(share->confidence),
+						      "bytes", (json_int_t)share->bytes, "files",
+						      (json_int_t)share->files));
+	}
+	return list;
+}
+
+static json_t *document_findings(const struct project *p, enum finding_kind kind, bool detailed)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (f->kind != kind)
+			continue;
+		if (!detailed) {
+			json_array_append_new(list, json_string(f->id));
+			continue;
+		}
+		json_t *item = json_pack("{s:s, s:o}", "name", f->id, "confidence",
+					 document_confidence(f->confidence));
+		if (f->path)
+			json_object_set_new(item, "path", json_string(f->path));
+		if (f->evidence)
+			json_object_set_new(item, "evidence", json_string(f->evidence));
+		json_array_append_new(list, item);
+	}
+	return list;
+}
+
+static json_t *document_string_map(const struct map *m)
+{
+	json_t *obj = json_object();
+	const char *key;
+	void *value;
+	for (size_t cursor = 0; map_next(m, &cursor, &key, &value);)
+		json_object_set_new(obj, key, json_string(value));
+	return obj;
+}
+
+static json_t *document_project(const struct project *p)
+{
+	json_t *obj = json_object();
+	json_object_set_new(obj, "path", json_string(p->path));
+	json_object_set_new(obj, "name", json_string(p->name));
+	json_object_set_new(obj, "primary_language", document_string_or_null(p->primary_language));
+	json_object_set_new(obj, "languages", document_languages(p));
+	json_object_set_new(obj, "frameworks", document_findings(p, FINDING_FRAMEWORK, true));
+	json_object_set_new(obj, "package_managers",
+			    document_findings(p, FINDING_PACKAGE_MANAGER, false));
+	json_object_set_new(obj, "build_tools", document_findings(p, FINDING_BUILD_TOOL, false));
+	json_object_set_new(obj, "test_frameworks",
+			    document_findings(p, FINDING_TEST_FRAMEWORK, false));
+	json_object_set_new(obj, "linters", document_findings(p, FINDING_LINTER, false));
+	json_object_set_new(obj, "runtimes", document_string_map(p->runtimes));
+	return obj;
+}
+
+json_t *document_render(const struct analysis *analysis)
+{
+	json_t *projects = json_array();
+	for (size_t i = 0; i < analysis->projects.len; i++)
+		json_array_append_new(projects, document_project(analysis->projects.items[i]));
+	json_t *warnings = json_array();
+	for (size_t i = 0; i < analysis->scan->warnings.len; i++)
+		json_array_append_new(warnings, json_string(analysis->scan->warnings.items[i]));
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I}}", "schema", ANALYSIS_SCHEMA,
+			 "root", analysis->root, "projects", projects, "warnings", warnings,
+			 "stats", "files", (json_int_t)analysis->scan->files.len, "bytes",
+			 (json_int_t)analysis->scan->bytes, "elapsed_ms",
+			 (json_int_t)llround(analysis->elapsed_ms));
+}
+
+static void document_print_languages(FILE *out, const json_t *languages)
+{
+	size_t i;
+	json_t *language;
+	fputs("  languages:  ", out);
+	if (!json_array_size(languages))
+		fputs("none found", out);
+	json_array_foreach(languages, i, language)
+	{
+		if (i >= 6) {
+			fprintf(out, ", +%zu more", json_array_size(languages) - i);
+			break;
+		}
+		fprintf(out, "%s%s %.0f%%", i ? ", " : "",
+			json_string_value(json_object_get(language, "name")),
+			json_real_value(json_object_get(language, "confidence")) * 100.0);
+	}
+	fputc('\n', out);
+}
+
+void document_print_summary(FILE *out, const json_t *document)
+{
+	const json_t *stats = json_object_get(document, "stats");
+	fprintf(out, "%s: %lld files, %lld bytes, analysed in %lld ms\n",
+		json_string_value(json_object_get(document, "root")),
+		(long long)json_integer_value(json_object_get(stats, "files")),
+		(long long)json_integer_value(json_object_get(stats, "bytes")),
+		(long long)json_integer_value(json_object_get(stats, "elapsed_ms")));
+	size_t i;
+	json_t *project;
+	json_array_foreach(json_object_get(document, "projects"), i, project)
+	{
+		const char *primary = json_string_value(json_object_get(project, "primary_language"));
+		fprintf(out, "\nproject %s (%s)\n",
+			json_string_value(json_object_get(project, "path")),
+			primary ? primary : "no language found");
+		document_print_languages(out, json_object_get(project, "languages"));
+	}
+	json_t *warning;
+	json_array_foreach(json_object_get(document, "warnings"), i, warning)
+	{
+		if (i == 0)
+			fputs("\nwarnings:\n", out);
+		fprintf(out, "  %s\n", json_string_value(warning));
+	}
+}

@@ -1,0 +1,105 @@
+#include "util/str.h"
+
+#include "util/err.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool str_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_ends_with(const char *s, const char *suffix)
+{
+	size_t len = strlen(s);
+	size_t suffix_len = strlen(suffix);
+	return suffix_len <= len && memcmp(s + len - suffix_len, suffix, suffix_len) == 0;
+}
+
+bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool str_eq_icase(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcasecmp(a, b) == 0;
+}
+
+char *str_trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	s[len] = '\0';
+	return s;
+}
+
+char *str_lower(char *s)
+{
+	/* ASCII only: tolower() would follow the locale and change non-ASCII bytes. */
+	for (char *p = s; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return s;
+}
+
+void str_split(const char *s, char sep, struct vec *out)
+{
+	const char *start = s;
+	for (;;) {
+		const char *end = strchr(start, sep);
+		if (!end || sep == '\0') {
+			vec_push(out, xstrdup(start));
+			return;
+		}
+		vec_push(out, xstrndup(start, (size_t)(end - start)));
+		start = end + 1;
+	}
+}
+
+int str_parse_long(const char *s, long min, long max, long *out, const char *what, struct err *e)
+{
+	if (!what)
+		what = "value";
+	if (!s || str_blank(s))
+		return err_set(e, "%s: a whole number is required", what);
+	const char *p = s;
+	/* strtol would accept leading spaces, a '+' and hex-looking junk; be strict. */
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return err_set(e, "%s: '%s' is not a whole number", what, s);
+	errno = 0;
+	char *end;
+	long value = strtol(s, &end, 10);
+	if (*end != '\0')
+		return err_set(e, "%s: '%s' is not a whole number", what, s);
+	if (errno == ERANGE || value < min || value > max)
+		return err_set(e, "%s: '%s' must be between %ld and %ld", what, s, min, max);
+	*out = value;
+	return 0;
+}
+
+bool str_blank(const char *s)
+{
+	if (!s)
+		return true;
+	for (; *s; s++) {
+		if (!isspace((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
