@@ -7,7 +7,7 @@ seconds=${2:-20}
 cd "$(dirname "$0")/.."
 status=0
 for target in "$build"/fuzz/fuzz_*; do
-	[ -x "$target" ] || continue
+	[ -f "$target" ] && [ -x "$target" ] || continue
 	name=${target##*/fuzz_}
 	corpus=$(mktemp -d)
 	[ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$corpus/"

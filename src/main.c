@@ -81,15 +81,7 @@ static const struct option main_options[] = {
 static int main_load_settings(struct config *cfg, const struct main_flags *flags,
 			      struct err *e)
 {
-	const char *file = flags->config_file ? flags->config_file : getenv("AMPEL_CONFIG");
-	if (file) {
-		if (config_load_file(cfg, file, e) < 0)
-			return -1;
-	} else if (access("ampel.yaml", F_OK) == 0) {
-		if (config_load_file(cfg, "ampel.yaml", e) < 0)
-			return -1;
-	}
-	if (config_load_env(cfg, environ, e) < 0)
+	if (config_load_standard(cfg, flags->config_file, environ, e) < 0)
 		return -1;
 	if (flags->config_dir && config_set(cfg, "config_dir", flags->config_dir, "--config-dir", e) < 0)
 		return -1;

@@ -65,11 +65,86 @@ static json_t *document_string_map(const struct map *m)
 	return obj;
 }
 
+static json_t *document_dependencies(const struct project *p)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < p->dependencies.len; i++) {
+		const struct dependency *d = p->dependencies.items[i];
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}", "ecosystem",
+						      d->ecosystem, "name", d->name, "version",
+						      d->version, "dev", d->dev));
+	}
+	return list;
+}
+
+static json_t *document_env(const struct project *p)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < p->env.len; i++) {
+		const struct env_var *v = p->env.items[i];
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s}", "name", v->name, "source", v->source));
+	}
+	return list;
+}
+
+static json_t *document_commands(const struct project *p)
+{
+	json_t *obj = json_object();
+	for (int kind = 0; kind < COMMAND_KINDS; kind++)
+		json_object_set_new(obj, command_kind_name(kind),
+				    document_string_or_null(p->commands[kind]));
+	return obj;
+}
+
+/* CI and CD findings as [{"provider"|"target": id, "path": file}]. */
+static json_t *document_pipelines(const struct project *p, enum finding_kind kind,
+				  const char *id_key)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (f->kind == kind)
+			json_array_append_new(list, json_pack("{s:s, s:s?}", id_key, f->id, "path",
+							      f->path));
+	}
+	return list;
+}
+
+static json_t *document_containers(const struct project *p)
+{
+	json_t *dockerfiles = json_array();
+	json_t *compose = json_array();
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (f->kind != FINDING_CONTAINER || !f->path)
+			continue;
+		json_array_append_new(strstr(f->id, "compose") ? compose : dockerfiles,
+				      json_string(f->path));
+	}
+	return json_pack("{s:o, s:o}", "dockerfiles", dockerfiles, "compose", compose);
+}
+
+static json_t *document_workspace(const struct project *p)
+{
+	if (!p->is_workspace_root && !p->workspace)
+		return json_null();
+	json_t *members = json_array();
+	for (size_t i = 0; i < p->workspace_members.len; i++)
+		json_array_append_new(members, json_string(p->workspace_members.items[i]));
+	return json_pack("{s:b, s:o, s:s?}", "root", p->is_workspace_root, "members", members,
+			 "member_of", p->workspace ? p->workspace->path : NULL);
+}
+
 static json_t *document_project(const struct project *p)
 {
 	json_t *obj = json_object();
 	json_object_set_new(obj, "path", json_string(p->path));
 	json_object_set_new(obj, "name", json_string(p->name));
+	json_object_set_new(obj, "manifests", json_array());
+	for (size_t i = 0; i < p->manifests.len; i++)
+		json_array_append_new(json_object_get(obj, "manifests"),
+				      json_string(p->manifests.items[i]));
 	json_object_set_new(obj, "primary_language", document_string_or_null(p->primary_language));
 	json_object_set_new(obj, "languages", document_languages(p));
 	json_object_set_new(obj, "frameworks", document_findings(p, FINDING_FRAMEWORK, true));
@@ -80,7 +155,25 @@ static json_t *document_project(const struct project *p)
 			    document_findings(p, FINDING_TEST_FRAMEWORK, false));
 	json_object_set_new(obj, "linters", document_findings(p, FINDING_LINTER, false));
 	json_object_set_new(obj, "runtimes", document_string_map(p->runtimes));
+	json_object_set_new(obj, "commands", document_commands(p));
+	json_object_set_new(obj, "dependencies", document_dependencies(p));
+	json_object_set_new(obj, "env", document_env(p));
+	json_object_set_new(obj, "port", p->port ? json_integer(p->port) : json_null());
+	json_object_set_new(obj, "port_source", document_string_or_null(p->port_source));
+	json_object_set_new(obj, "containers", document_containers(p));
+	json_object_set_new(obj, "ci", document_pipelines(p, FINDING_CI, "provider"));
+	json_object_set_new(obj, "cd", document_pipelines(p, FINDING_CD, "target"));
+	json_object_set_new(obj, "workspace", document_workspace(p));
+	json_object_set_new(obj, "confidence", document_confidence(p->confidence));
 	return obj;
+}
+
+static bool document_any_finding(const struct analysis *analysis, enum finding_kind kind)
+{
+	for (size_t i = 0; i < analysis->projects.len; i++)
+		if (project_top(analysis->projects.items[i], kind))
+			return true;
+	return false;
 }
 
 json_t *document_render(const struct analysis *analysis)
@@ -91,9 +184,14 @@ json_t *document_render(const struct analysis *analysis)
 	json_t *warnings = json_array();
 	for (size_t i = 0; i < analysis->scan->warnings.len; i++)
 		json_array_append_new(warnings, json_string(analysis->scan->warnings.items[i]));
-	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I}}", "schema", ANALYSIS_SCHEMA,
-			 "root", analysis->root, "projects", projects, "warnings", warnings,
-			 "stats", "files", (json_int_t)analysis->scan->files.len, "bytes",
+	json_t *missing = json_pack("{s:b, s:b, s:b}", "ci",
+				    !document_any_finding(analysis, FINDING_CI), "cd",
+				    !document_any_finding(analysis, FINDING_CD), "container",
+				    !document_any_finding(analysis, FINDING_CONTAINER));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "schema",
+			 ANALYSIS_SCHEMA, "root", analysis->root, "projects", projects, "missing",
+			 missing, "warnings", warnings, "stats", "files",
+			 (json_int_t)analysis->scan->files.len, "bytes",
 			 (json_int_t)analysis->scan->bytes, "elapsed_ms",
 			 (json_int_t)llround(analysis->elapsed_ms));
 }

@@ -85,7 +85,8 @@ struct project {
 	struct vec workspace_members; /* const char *: project paths this one declares */
 	bool is_workspace_root;
 	double confidence;
-	struct project *parent; /* the enclosing project, NULL for top-level ones */
+	struct project *parent;    /* the enclosing project; NULL for the root */
+	struct project *workspace; /* the workspace root that declares it a member */
 };
 
 struct project *project_new(struct arena *arena, const char *dir);

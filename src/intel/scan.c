@@ -142,7 +142,14 @@ int scan_tree(struct scan **out, const char *root, const struct language_table *
 		scan_free(scan);
 		return -1;
 	}
-	struct walk_options options = { 0 };
+	/*
+	 * Besides the walker's always-generated directories, analysis skips the
+	 * usual build output and vendored dependencies: their files are not
+	 * the repository's own (.gitignore usually says so too).
+	 */
+	static const char *const skip_names[] = { "vendor", "target", "dist", "build",
+						  "coverage", "out", NULL };
+	struct walk_options options = { .skip_names = skip_names };
 	int rc = walk_tree(root, &options, scan_visit, &w, e);
 	close(w.root_fd);
 	if (rc < 0) {

@@ -365,7 +365,7 @@ static int run_loop(struct run *r, int64_t start, struct err *e)
 			else if (deadline && now >= deadline)
 				r->res->timed_out = true;
 			if (r->res->cancelled || r->res->timed_out) {
-				kill(r->pid, SIGTERM);
+				kill(-r->pid, SIGTERM);
 				killing = true;
 				kill_at = now + grace;
 			}
@@ -584,6 +584,12 @@ int spawn_run(const struct spawn_options *opt, struct spawn_result *res, struct 
 	    resolve_program(prog, env_find(&env, "PATH"), opt->cwd, &exec_path, e) != 0)
 		goto out;
 	vec_push(&env, NULL);
+
+	if (opt->cancel && atomic_load(opt->cancel)) {
+		res->cancelled = true;
+		rc = 0;
+		goto out;
+	}
 
 	if (opt->stdin_data && pipe_open(in_pipe, 1, e) != 0)
 		goto out;

@@ -29,7 +29,8 @@ enum spawn_redirect {
  * Receives output as it arrives. In line mode (the default) data is one line
  * without its '\n'; a final line without '\n' is delivered when the stream
  * closes and a line longer than line_max arrives in line_max pieces. In raw
- * mode data is whatever one read() returned. Called on the spawning thread.
+ * mode data is whatever one read() returned. Either way data[len] is '\0'
+ * (the output itself may hold NULs). Called on the spawning thread.
  */
 typedef void spawn_output_fn(void *ctx, enum spawn_stream stream, const char *data, size_t len);
 
@@ -68,8 +69,9 @@ struct spawn_options {
 
 	/* Whole run, including draining output; 0: none. */
 	long timeout_ms;
-	/* Polled about every 50 ms; nonzero cancels the run. May be written from
-	 * another thread or a signal handler. */
+	/* Polled about every 50 ms; nonzero cancels the run (already nonzero:
+	 * nothing is started). May be written from another thread or a signal
+	 * handler. */
 	const atomic_int *cancel;
 	/* On timeout or cancel the process group gets SIGTERM, then SIGKILL after
 	 * this grace; 0: 5000 ms. */
@@ -81,9 +83,11 @@ struct spawn_options {
 };
 
 struct spawn_result {
-	int exit_code;	  /* exit status, or -1 when a signal ended the child */
-	int signal;	  /* the signal that ended it, or 0 */
-	bool timed_out;	  /* killed because timeout_ms passed */
+	int exit_code; /* exit status, or -1 when a signal ended the child */
+	int signal;    /* the signal that ended it, or 0 */
+	/* Killed because timeout_ms passed. Can come with exit_code 0 when the
+	 * child had finished but background descendants kept its output open. */
+	bool timed_out;
 	bool cancelled;	  /* killed because *cancel became nonzero */
 	long duration_ms; /* from start to reaping */
 };

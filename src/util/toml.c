@@ -745,7 +745,6 @@ static int parse_array(struct parser *p, json_t **out, unsigned depth)
 		goto fail;
 	}
 	p->pos++;
-	flags_add(p, array, FLAG_FROZEN, 0);
 	*out = array;
 	return 0;
 fail:
@@ -780,7 +779,6 @@ static int parse_inline_table(struct parser *p, json_t **out, unsigned depth)
 		}
 	}
 	p->pos++;
-	flags_add(p, table, FLAG_FROZEN, 0);
 	*out = table;
 	return 0;
 fail:
@@ -872,6 +870,9 @@ static int parse_keyval(struct parser *p, json_t *table, unsigned depth, unsigne
 	}
 	if (parse_value(p, &value, depth + 1) < 0)
 		goto fail;
+	/* Only keys can reach into a value, so nodes inside it need no flags. */
+	if (json_is_object(value) || json_is_array(value))
+		flags_add(p, value, FLAG_FROZEN, 0);
 	json_object_setn_new_nocheck(node, last->text, last->len, value);
 	key_free(&k);
 	return 0;

@@ -151,15 +151,18 @@ static struct walk_level *level_at(struct walker *w, size_t depth)
 }
 
 /* Reads a directory's names into its level's scratch, sorted. */
-static size_t read_entries(DIR *dir, struct walk_level *level, bool *has_gitignore)
+static size_t read_entries(DIR *dir, const char *path, struct walk_level *level,
+			   bool *has_gitignore)
 {
 	size_t count = 0;
 	struct dirent *d;
 
 	buf_reset(&level->names);
 	*has_gitignore = false;
-	errno = 0;
-	while ((d = readdir(dir))) {
+	for (;;) {
+		errno = 0;
+		if (!(d = readdir(dir)))
+			break;
 		const char *n = d->d_name;
 		if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
 			continue;
@@ -175,6 +178,9 @@ static size_t read_entries(DIR *dir, struct walk_level *level, bool *has_gitigno
 		if (strcmp(n, ".gitignore") == 0)
 			*has_gitignore = true;
 	}
+	if (errno)
+		log_warn("walk", "error reading directory, some entries may be missing", "path",
+			 path, "error", strerror(errno));
 	for (size_t i = 0; i < count; i++)
 		level->records[i].name = level->names.data + level->records[i].name_off;
 	if (count > 1)
@@ -245,7 +251,7 @@ static void walk_dir(struct walker *w, int dir_fd, int depth)
 	}
 	struct walk_level *level = level_at(w, (size_t)depth);
 	bool has_gitignore;
-	size_t count = read_entries(dir, level, &has_gitignore);
+	size_t count = read_entries(dir, buf_cstr(&w->path), level, &has_gitignore);
 	bool pushed = false;
 	size_t base_len = w->path.len;
 

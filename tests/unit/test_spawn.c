@@ -594,6 +594,17 @@ static void test_cancel_from_another_thread(void **state)
 	assert_false(res.timed_out);
 	assert_int_equal(res.signal, SIGTERM);
 	assert_true(res.duration_ms < 10000);
+
+	/* Cancelled before it started: nothing runs. */
+	struct buf err_out = BUF_INIT;
+	struct spawn_options again = { .shell_command = "echo ran >&2",
+				       .cancel = &c.flag,
+				       .stderr_buf = &err_out };
+	assert_int_equal(spawn_run(&again, &res, &e), 0);
+	assert_true(res.cancelled);
+	assert_int_equal(res.exit_code, -1);
+	assert_int_equal(err_out.len, 0);
+	buf_free(&err_out);
 }
 
 static void test_drain_bound_for_background_children(void **state)
