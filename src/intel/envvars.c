@@ -55,7 +55,7 @@ struct source_glob {
 };
 
 struct source_patterns {
-	struct vec patterns; /* struct source_pattern *, owned */
+	struct vec patterns;		  /* struct source_pattern *, owned */
 	struct source_selector select[2]; /* per enum source_pattern_kind */
 	struct source_selector compose;	  /* compose files (patterns unused) */
 	struct vec skip;		  /* struct glob *: never read */
@@ -63,8 +63,7 @@ struct source_patterns {
 	pcre2_match_context *match_context;
 };
 
-static const char *const port_tier_names[PORT_TIERS] = { "dockerfile", "deploy", "config",
-							 "code" };
+static const char *const port_tier_names[PORT_TIERS] = { "dockerfile", "deploy", "config", "code" };
 
 /* ---- loading ---- */
 
@@ -143,8 +142,8 @@ static int source_each_string(const char *file, const struct yaml_node *node, co
 			return yaml_err(e, file, node->items[i],
 					"pattern '%s': %s must hold non-empty strings", id, what);
 		if (add(ctx, value) < 0)
-			return yaml_err(e, file, node->items[i], "pattern '%s': %s: '%s' is invalid",
-					id, what, value);
+			return yaml_err(e, file, node->items[i],
+					"pattern '%s': %s: '%s' is invalid", id, what, value);
 	}
 	return 0;
 }
@@ -203,8 +202,8 @@ static int source_compile(struct source_pattern *pattern, const char *file,
 {
 	const char *text = yaml_str(node);
 	if (!text || !*text)
-		return yaml_err(e, file, node ? node : NULL, "pattern '%s': 'pattern' must be a non-empty string",
-				pattern->id);
+		return yaml_err(e, file, node ? node : NULL,
+				"pattern '%s': 'pattern' must be a non-empty string", pattern->id);
 	int code;
 	PCRE2_SIZE offset;
 	uint32_t options = PCRE2_MULTILINE | (caseless ? PCRE2_CASELESS : 0);
@@ -219,8 +218,10 @@ static int source_compile(struct source_pattern *pattern, const char *file,
 	uint32_t captures = 0;
 	pcre2_pattern_info(pattern->code, PCRE2_INFO_CAPTURECOUNT, &captures);
 	if (captures < 1)
-		return yaml_err(e, file, node, "pattern '%s': needs a capture group (group 1 is "
-				"what is extracted)", pattern->id);
+		return yaml_err(e, file, node,
+				"pattern '%s': needs a capture group (group 1 is "
+				"what is extracted)",
+				pattern->id);
 	/* Without JIT (unsupported platform) the interpreter still matches. */
 	(void)pcre2_jit_compile(pattern->code, PCRE2_JIT_COMPLETE);
 	return 0;
@@ -231,7 +232,7 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 				struct err *e)
 {
 	static const char *const known[] = { "id",   "pattern", "languages", "files", "caseless",
-					     "list", "ignore",  "tier",	     NULL };
+					     "list", "ignore",	"tier",	     NULL };
 	if (entry->kind != YAML_MAPPING)
 		return yaml_err(e, file, entry, "each pattern must be a mapping");
 	const char *id = yaml_str(yaml_get(entry, "id"));
@@ -243,8 +244,8 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 	for (size_t i = 0; i < entry->count; i++) {
 		const char *key = yaml_str(entry->pairs[i].key);
 		if (!key || !source_key_known(key, known))
-			return yaml_err(e, file, entry->pairs[i].key, "pattern '%s': unknown key '%s'",
-					id, key ? key : "?");
+			return yaml_err(e, file, entry->pairs[i].key,
+					"pattern '%s': unknown key '%s'", id, key ? key : "?");
 	}
 	struct source_pattern *pattern = xcalloc(1, sizeof(*pattern));
 	pattern->id = xstrdup(id);
@@ -264,16 +265,18 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 	if (kind == SOURCE_PATTERN_PORT) {
 		if (list || ignore)
 			return yaml_err(e, file, list ? list : ignore,
-					"pattern '%s': 'list' and 'ignore' are for env patterns", id);
+					"pattern '%s': 'list' and 'ignore' are for env patterns",
+					id);
 		const char *name = yaml_str(tier);
 		int index = -1;
 		for (int i = 0; name && i < PORT_TIERS; i++)
 			if (strcmp(name, port_tier_names[i]) == 0)
 				index = i;
 		if (index < 0)
-			return yaml_err(e, file, tier ? tier : entry,
-					"pattern '%s': tier must be dockerfile, deploy, config or code",
-					id);
+			return yaml_err(
+				e, file, tier ? tier : entry,
+				"pattern '%s': tier must be dockerfile, deploy, config or code",
+				id);
 		pattern->tier = (enum port_tier)index;
 	} else {
 		if (tier)
@@ -300,11 +303,12 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 	const struct yaml_node *languages = yaml_get(entry, "languages");
 	const struct yaml_node *files = yaml_get(entry, "files");
 	if (!languages && !files)
-		return yaml_err(e, file, entry,
-				"pattern '%s': needs 'languages' or 'files' to choose what it reads",
-				id);
+		return yaml_err(
+			e, file, entry,
+			"pattern '%s': needs 'languages' or 'files' to choose what it reads", id);
 	struct source_select_ctx ctx = { &set->select[kind], pattern };
-	if (source_each_string(file, languages, "languages", id, source_add_language, &ctx, e) < 0 ||
+	if (source_each_string(file, languages, "languages", id, source_add_language, &ctx, e) <
+		    0 ||
 	    source_each_string(file, files, "files (globs)", id, source_add_file_glob, &ctx, e) < 0)
 		return -1;
 	return 0;
@@ -467,8 +471,8 @@ static void source_select(const struct source_selector *s, const struct scan_fil
 }
 
 /* For plain file sets (compose files): whether any name or glob selects file. */
-static bool source_selector_has_file(const struct source_selector *s,
-				     const struct scan_file *file, const char *rel)
+static bool source_selector_has_file(const struct source_selector *s, const struct scan_file *file,
+				     const char *rel)
 {
 	if (map_has(s->by_name, file->name))
 		return true;
@@ -530,9 +534,8 @@ static void source_match_all(const struct source_patterns *set,
 	pcre2_match_data_free(md);
 }
 
-void source_patterns_run(const struct source_patterns *set, enum source_pattern_kind kind,
-			 int tier, struct project *p, struct scan *scan, source_match_fn fn,
-			 void *ctx)
+void source_patterns_run(const struct source_patterns *set, enum source_pattern_kind kind, int tier,
+			 struct project *p, struct scan *scan, source_match_fn fn, void *ctx)
 {
 	struct vec selected = VEC_INIT;
 	struct buf text = BUF_INIT;
@@ -651,7 +654,8 @@ static void envvars_add_list(struct envvars_ctx *c, const struct source_pattern 
 			envvars_add(c, pattern, file->path, s + begin, end - begin, line);
 		/* skip the rest of the item */
 		char stop = pattern->list == SOURCE_LIST_COMMA ? ',' : ' ';
-		while (i < len && s[i] != stop && !(stop == ' ' && (s[i] == '\t' || s[i] == '\n'))) {
+		while (i < len && s[i] != stop &&
+		       !(stop == ' ' && (s[i] == '\t' || s[i] == '\n'))) {
 			if (s[i] == '\n')
 				line++;
 			i++;
@@ -706,14 +710,12 @@ static void envvars_compose(struct envvars_ctx *c, struct scan *scan)
 				  e.msg);
 			continue;
 		}
-		const struct yaml_node *services = doc->root ? yaml_get(doc->root, "services")
-							     : NULL;
-		for (size_t j = 0; services && services->kind == YAML_MAPPING &&
-				   j < services->count;
-		     j++)
-			envvars_compose_environment(c, file->path,
-						    yaml_get(services->pairs[j].value,
-							     "environment"));
+		const struct yaml_node *services =
+			doc->root ? yaml_get(doc->root, "services") : NULL;
+		for (size_t j = 0;
+		     services && services->kind == YAML_MAPPING && j < services->count; j++)
+			envvars_compose_environment(
+				c, file->path, yaml_get(services->pairs[j].value, "environment"));
 		yaml_doc_free(doc);
 	}
 	buf_free(&text);

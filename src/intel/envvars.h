@@ -22,7 +22,7 @@ struct scan_file;
  * bigger files are skipped (they are bundles and data, not code people
  * write).
  */
-#define SOURCE_SCAN_MAX_FILES 5000
+#define SOURCE_SCAN_MAX_FILES	   5000
 #define SOURCE_SCAN_MAX_FILE_BYTES (256 * 1024)
 
 /*
@@ -75,9 +75,8 @@ enum port_tier source_pattern_tier(const struct source_pattern *pattern);
  * Called for each match of a pattern in a file: capture group 1 (not
  * NUL-terminated) and the 1-based line where the capture starts.
  */
-typedef void (*source_match_fn)(const struct source_pattern *pattern,
-				const struct scan_file *file, const char *capture,
-				size_t capture_len, int line, void *ctx);
+typedef void (*source_match_fn)(const struct source_pattern *pattern, const struct scan_file *file,
+				const char *capture, size_t capture_len, int line, void *ctx);
 
 /*
  * Runs the patterns of a kind (and, for ports, of one tier; tier < 0 = all)

@@ -7,6 +7,7 @@
 #include "util/xalloc.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,11 +25,16 @@ struct fingerprint_group {
 };
 
 static const struct fingerprint_group fingerprint_groups[] = {
-	{ "languages", "language", 1.0 },    { "frameworks", "framework", 1.0 },
-	{ "runtimes", "runtime", 0.75 },     { "package_managers", "pm", 0.5 },
-	{ "build_tools", "build", 0.5 },     { "test_frameworks", "test", 0.5 },
-	{ "linters", "lint", 0.25 },	     { "ci", "ci", 0.25 },
-	{ "cd", "cd", 0.25 },		     { "containers", "container", 0.25 },
+	{ "languages", "language", 1.0 },
+	{ "frameworks", "framework", 1.0 },
+	{ "runtimes", "runtime", 0.75 },
+	{ "package_managers", "pm", 0.5 },
+	{ "build_tools", "build", 0.5 },
+	{ "test_frameworks", "test", 0.5 },
+	{ "linters", "lint", 0.25 },
+	{ "ci", "ci", 0.25 },
+	{ "cd", "cd", 0.25 },
+	{ "containers", "container", 0.25 },
 };
 
 static double fingerprint_round(double value)
@@ -47,8 +53,7 @@ void fingerprint_free(struct fingerprint *fp)
 }
 
 /* Keeps the highest weight of a feature seen in several projects. */
-static void fingerprint_put(struct map *features, const char *prefix, const char *id,
-			    double weight)
+static void fingerprint_put(struct map *features, const char *prefix, const char *id, double weight)
 {
 	if (!id || !*id || !(weight > 0))
 		return;
@@ -154,16 +159,19 @@ struct fingerprint *fingerprint_from_document(const json_t *document)
 	json_t *project;
 	json_array_foreach(projects, i, project)
 	{
-		for (size_t g = 0; g < sizeof(fingerprint_groups) / sizeof(*fingerprint_groups); g++)
-			fingerprint_add_group(features, &fingerprint_groups[g],
-					      json_object_get(project, fingerprint_groups[g].field));
+		for (size_t g = 0; g < sizeof(fingerprint_groups) / sizeof(*fingerprint_groups);
+		     g++)
+			fingerprint_add_group(
+				features, &fingerprint_groups[g],
+				json_object_get(project, fingerprint_groups[g].field));
 	}
 	/* CI and CD may also be reported for the repository as a whole. */
 	for (size_t g = 0; g < sizeof(fingerprint_groups) / sizeof(*fingerprint_groups); g++)
 		if (strcmp(fingerprint_groups[g].field, "ci") == 0 ||
 		    strcmp(fingerprint_groups[g].field, "cd") == 0)
-			fingerprint_add_group(features, &fingerprint_groups[g],
-					      json_object_get(document, fingerprint_groups[g].field));
+			fingerprint_add_group(
+				features, &fingerprint_groups[g],
+				json_object_get(document, fingerprint_groups[g].field));
 	return fingerprint_from_map(features);
 }
 
@@ -330,8 +338,8 @@ json_t *fingerprint_similar_json(const json_t *self_doc, json_t *const *others, 
 		for (size_t k = 0; k < shared.count; k++)
 			json_array_append_new(names, json_string(shared.names[k]));
 		json_array_append_new(list, json_pack("{s:s, s:f, s:o}", "root", matches[i].root,
-						      "similarity", matches[i].similarity,
-						      "shared", names));
+						      "similarity", matches[i].similarity, "shared",
+						      names));
 		fingerprint_free(other);
 	}
 	fingerprint_free(self);

@@ -90,7 +90,8 @@ void port_from_findings(struct project *p, struct arena *arena,
 		int port = rule_port(f->rule);
 		if (port < 1 || port > 65535)
 			continue;
-		/* Ties go to the id first in byte order, so the answer never depends on rule order. */
+		/* Ties go to the id first in byte order, so the answer never depends on rule order.
+		 */
 		if (!best || f->confidence > best->confidence ||
 		    (f->confidence == best->confidence && strcmp(f->id, best->id) < 0)) {
 			best = f;

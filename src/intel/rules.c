@@ -1,10 +1,10 @@
 #include "intel/rules.h"
+#include "intel/rules_internal.h"
 
 #include "intel/project.h"
 #include "intel/scan.h"
 #include "util/arena.h"
 #include "util/buf.h"
-#include "util/embed.h"
 #include "util/err.h"
 #include "util/glob.h"
 #include "util/json.h"
@@ -12,954 +12,626 @@
 #include "util/str.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
-#include "util/yaml.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* A rule file's pattern runs on untrusted files: bound its backtracking. */
-#define RULES_MATCH_LIMIT 10000000u
 /* Evidence quotes values; long ones are cut so a document stays readable. */
 #define RULES_EVIDENCE_VALUE_MAX 80
 /* A finding carried from a workspace root is a little weaker than its own proof. */
 #define RULES_INHERIT_FACTOR 0.9
 
-enum signal_type { SIGNAL_FILE, SIGNAL_DEPENDENCY, SIGNAL_CONTENT, SIGNAL_JSON, SIGNAL_SCRIPT };
-#define SIGNAL_TYPES 5
-static const char *const signal_type_names[] = { "file", "dependency", "content", "json",
-						 "script" };
-
-enum dependency_dev { DEV_ANY, DEV_ONLY, DEV_NEVER };
-
-struct rule_signal {
-	enum signal_type type;
-	struct rule *rule;
-	size_t index; /* in the set: the slot of per-apply state */
-	double weight;
-	struct vec globs;      /* struct glob *: file globs, or the `in` files */
-	struct vec names;      /* char *: dependency names */
-	struct vec name_globs; /* struct glob * (or NULL for a plain name), per name */
-	struct vec script_names; /* struct glob *: the `in` scripts of a script signal */
-	enum dependency_dev dev;
-	const char *ecosystem; /* the signal's or the rule's; points into either */
-	char *own_ecosystem;
-	char *pattern; /* content/json/script pattern text */
-	pcre2_code *re;
-	char *key_path; /* json */
-	char *describe;
-};
-
-struct command_alternative {
-	char *run; /* NULL: explicitly no command */
-	char *when_file;
-	struct glob *when_glob;
-	char *when_dependency;
-};
-
-struct rule {
-	char *id;
-	char *name;
-	char *ecosystem;
-	char *language;
-	enum finding_kind kind;
-	unsigned also_kinds; /* bit per enum finding_kind */
-	bool repository;
-	bool report_first;
-	bool inherit;
-	int port;
-	int line;
-	size_t index;
-	struct vec signals; /* struct rule_signal * */
-	struct vec implies; /* struct rule * */
-	struct vec excludes;
-	struct vec overrides;
-	struct command_alternative *commands[COMMAND_KINDS];
-	size_t command_counts[COMMAND_KINDS];
-	struct map *vars;
-	/* Only while parsing: the lists that name other rules, resolved at the end. */
-	const struct yaml_node *relation_nodes[3];
-};
-
-/* One glob of one signal, filed under the last path component it can match. */
-struct glob_ref {
-	struct rule_signal *signal;
-	const struct glob *glob;
-};
-
-struct glob_index {
-	struct map *by_name; /* base name -> struct vec * of glob_ref */
-	struct map *by_ext;  /* ".yml" -> struct vec * of glob_ref */
-	struct vec general;  /* glob_ref * that no key narrows */
-};
-
-struct rule_set {
-	struct vec rules;  /* struct rule *, file order */
-	struct map *by_id; /* id -> struct rule * */
-	struct vec order;  /* project rules, each before the rules it implies */
-	size_t signal_count;
-	double threshold;
-	struct glob_index project_index;
-	struct glob_index repository_index;
-	struct vec refs; /* owns the glob_refs */
-	pcre2_match_context *match_context;
-};
-
 /* ------------------------------------------------------------------ */
-/* Freeing                                                              */
+/* Accessors                                                            */
 
-static void glob_free_item(void *item)
+size_t rules_count(const struct rule_set *rules)
 {
-	glob_free(item);
+	return rules->rules.len;
 }
 
-static void signal_free(void *item)
+const struct rule *rules_get(const struct rule_set *rules, size_t i)
 {
-	struct rule_signal *s = item;
-	vec_free(&s->globs, glob_free_item);
-	vec_free(&s->names, free);
-	vec_free(&s->name_globs, glob_free_item);
-	vec_free(&s->script_names, glob_free_item);
-	free(s->own_ecosystem);
-	free(s->pattern);
-	pcre2_code_free(s->re);
-	free(s->key_path);
-	free(s->describe);
-	free(s);
+	return vec_get(&rules->rules, i);
 }
 
-static void rule_free(void *item)
+const struct rule *rules_find(const struct rule_set *rules, const char *id)
 {
-	struct rule *r = item;
-	free(r->id);
-	free(r->name);
-	free(r->ecosystem);
-	free(r->language);
-	vec_free(&r->signals, signal_free);
-	vec_free(&r->implies, NULL);
-	vec_free(&r->excludes, NULL);
-	vec_free(&r->overrides, NULL);
-	for (int k = 0; k < COMMAND_KINDS; k++) {
-		for (size_t i = 0; i < r->command_counts[k]; i++) {
-			free(r->commands[k][i].run);
-			free(r->commands[k][i].when_file);
-			glob_free(r->commands[k][i].when_glob);
-			free(r->commands[k][i].when_dependency);
-		}
-		free(r->commands[k]);
-	}
-	map_free(r->vars, free);
-	free(r);
+	return map_get(rules->by_id, id);
 }
 
-static void vec_item_free(void *item)
+double rules_threshold(const struct rule_set *rules)
 {
-	struct vec *v = item;
-	vec_free(v, NULL);
-	free(v);
+	return rules->threshold;
 }
 
-static void glob_index_free(struct glob_index *index)
+const char *rule_id(const struct rule *rule)
 {
-	map_free(index->by_name, vec_item_free);
-	map_free(index->by_ext, vec_item_free);
-	vec_free(&index->general, NULL);
+	return rule->id;
 }
 
-void rules_free(struct rule_set *rules)
+const char *rule_name(const struct rule *rule)
 {
-	if (!rules)
-		return;
-	vec_free(&rules->rules, rule_free);
-	map_free(rules->by_id, NULL);
-	vec_free(&rules->order, NULL);
-	glob_index_free(&rules->project_index);
-	glob_index_free(&rules->repository_index);
-	vec_free(&rules->refs, free);
-	pcre2_match_context_free(rules->match_context);
-	free(rules);
+	return rule->name;
 }
 
-/* ------------------------------------------------------------------ */
-/* Loading and validation                                               */
-
-struct parser {
-	struct rule_set *set;
-	const char *file;
-	struct err *e;
-};
-
-static const char *const known_ecosystems[] = { "npm",	 "pypi",      "cargo", "go",
-						"maven", "rubygems",  "packagist", "hex",
-						"nuget", "swift",     "pub",   "deno" };
-
-static const char *const known_placeholders[] = { "run",    "exec", "port", "module",
-						  "app",    "name", "main" };
-
-static const char *const rule_keys[] = { "id",	    "name",	 "kind",      "ecosystem",
-					 "language", "scope",	 "signals",   "implies",
-					 "excludes", "overrides", "port",      "commands",
-					 "vars",     "also",	 "inherit",   "report" };
-
-/* The keys a signal of each type may have besides its own and `weight`. */
-static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
-	[SIGNAL_FILE] = { NULL },
-	[SIGNAL_DEPENDENCY] = { "dev", "ecosystem", NULL },
-	[SIGNAL_CONTENT] = { "in", "describe", NULL },
-	[SIGNAL_JSON] = { "in", "pattern", NULL },
-	[SIGNAL_SCRIPT] = { "in", NULL },
-};
-
-static bool name_in(const char *name, const char *const *list, size_t count)
+enum finding_kind rule_kind(const struct rule *rule)
 {
-	for (size_t i = 0; i < count; i++)
-		if (list[i] && strcmp(name, list[i]) == 0)
-			return true;
-	return false;
+	return rule->kind;
 }
 
-#define NAME_IN(name, list) name_in(name, list, sizeof(list) / sizeof(*(list)))
-
-static int parse_kind(const char *text, enum finding_kind *out)
+const char *rule_ecosystem(const struct rule *rule)
 {
-	for (int k = FINDING_FRAMEWORK; k <= FINDING_CONTAINER; k++)
-		if (strcmp(text, finding_kind_name((enum finding_kind)k)) == 0) {
-			*out = (enum finding_kind)k;
-			return 0;
-		}
-	return -1;
+	return rule->ecosystem;
 }
 
-static bool valid_id(const char *id)
+const char *rule_language(const struct rule *rule)
 {
-	if (!*id || !((*id >= 'a' && *id <= 'z') || (*id >= '0' && *id <= '9')))
-		return false;
-	for (const char *c = id; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("._+-", *c)))
-			return false;
-	return true;
+	return rule->language;
 }
 
-/* A non-empty string scalar, or an error naming the field. */
-static int rule_string(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-		       const char *field, const char **out)
+int rule_port(const struct rule *rule)
 {
-	const char *text = yaml_str(node);
-	if (!text || !*text || yaml_is_null(node))
-		return yaml_err(ps->e, ps->file, node, "rule '%s': %s must be a non-empty string",
-				r->id, field);
-	*out = text;
-	return 0;
+	return rule->port;
 }
 
-/* The i-th string of a field that holds one string or a list of them. */
-static const struct yaml_node *list_item(const struct yaml_node *node, size_t i)
+const char *rule_var(const struct rule *rule, const char *name)
 {
-	return node->kind == YAML_SEQUENCE ? node->items[i] : node;
+	return rule->vars ? map_get(rule->vars, name) : NULL;
 }
 
-/* Checks a field holds a string or a non-empty list of strings; *count gets their number. */
-static int rule_string_list(struct parser *ps, const struct rule *r,
-			    const struct yaml_node *node, const char *field, size_t *count)
+const char *rule_command(const struct rule *rule, enum command_kind kind)
 {
-	if (!node || (node->kind != YAML_SCALAR && (node->kind != YAML_SEQUENCE || !node->count)))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': %s must be a string or a non-empty list of strings",
-				r->id, field);
-	*count = node->kind == YAML_SEQUENCE ? node->count : 1;
-	for (size_t i = 0; i < *count; i++) {
-		const char *text;
-		if (rule_string(ps, r, list_item(node, i), field, &text) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Patterns are Perl syntax; content patterns see lines (^ and $ at each line). */
-static int compile_pattern(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-			   bool multiline, pcre2_code **out)
-{
-	int code;
-	PCRE2_SIZE offset;
-	const char *text = yaml_str(node);
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED,
-				       multiline ? PCRE2_MULTILINE : 0, &code, &offset, NULL);
-	if (!re) {
-		PCRE2_UCHAR message[256];
-		pcre2_get_error_message(code, message, sizeof(message));
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': bad pattern '%s' at offset %zu: %s", r->id, text,
-				(size_t)offset, (const char *)message);
-	}
-	/* JIT is an optimisation: where it is unavailable the interpreter runs. */
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	*out = re;
-	return 0;
-}
-
-static int compile_glob(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-			unsigned flags, struct glob **out)
-{
-	const char *text = yaml_str(node);
-	if (strchr(text, '{') && strchr(text, '}'))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': glob '%s' uses braces, which globs do not expand: "
-				"list each alternative",
-				r->id, text);
-	if (text[0] == '/' || str_starts_with(text, "./"))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': glob '%s' must be relative, without a leading '/' or './'",
-				r->id, text);
-	struct glob *g = glob_compile(text, flags);
-	if (!glob_is_valid(g)) {
-		glob_free(g);
-		return yaml_err(ps->e, ps->file, node, "rule '%s': invalid glob '%s'", r->id,
-				text);
-	}
-	*out = g;
-	return 0;
-}
-
-static int compile_globs(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-			 const char *field, struct vec *out)
-{
-	size_t count;
-	if (rule_string_list(ps, r, node, field, &count) < 0)
-		return -1;
-	for (size_t i = 0; i < count; i++) {
-		struct glob *g;
-		if (compile_glob(ps, r, list_item(node, i), 0, &g) < 0)
-			return -1;
-		vec_push(out, g);
-	}
-	return 0;
-}
-
-static void index_add(struct map *m, const char *key, struct glob_ref *ref)
-{
-	struct vec *list = map_get(m, key);
-	if (!list) {
-		list = xcalloc(1, sizeof(*list));
-		map_put(m, key, list);
-	}
-	vec_push(list, ref);
+	size_t n = rule->command_counts[kind];
+	const struct command_alternative *last = n ? &rule->commands[kind][n - 1] : NULL;
+	return last && !last->when_file && !last->when_dependency ? last->run : NULL;
 }
 
 /*
- * Files each glob under the key a file must have to match it: its last
- * component when that is a plain name, else the extension after its last
- * wildcard ("*.yml", "test_*.py"). A walk then tries only the globs filed
- * under a file's name and extension, plus the few that no key narrows.
+ * The files a project owns form a run of the sorted file list: every path
+ * under "dir/" sorts together. Returns the first index of that run.
  */
-static void index_glob(struct rule_set *set, struct rule_signal *s, const struct glob *g,
-		       const char *text)
+static size_t project_first_file(const struct scan *scan, const char *prefix)
 {
-	struct glob_ref *ref = xcalloc(1, sizeof(*ref));
-	ref->signal = s;
-	ref->glob = g;
-	vec_push(&set->refs, ref);
-	struct glob_index *index = s->rule->repository ? &set->repository_index
-						       : &set->project_index;
-	const char *slash = strrchr(text, '/');
-	const char *last = slash ? slash + 1 : text;
-	if (!glob_has_wildcards(last)) {
-		index_add(index->by_name, last, ref);
-		return;
-	}
-	const char *tail = last;
-	for (const char *c = last; *c; c++)
-		if (strchr("*?[]\\", *c))
-			tail = c + 1;
-	const char *dot = strrchr(tail, '.');
-	if (dot)
-		index_add(index->by_ext, dot, ref);
-	else
-		vec_push(&index->general, ref);
-}
-
-static int parse_dependency_signal(struct parser *ps, struct rule *r, struct rule_signal *s,
-				   const struct yaml_node *node)
-{
-	const struct yaml_node *list = yaml_get(node, "dependency");
-	size_t count;
-	if (rule_string_list(ps, r, list, "dependency", &count) < 0)
-		return -1;
-	for (size_t i = 0; i < count; i++) {
-		const char *name = yaml_str(list_item(list, i));
-		struct glob *g = NULL;
-		if (glob_has_wildcards(name) &&
-		    compile_glob(ps, r, list_item(list, i), GLOB_CASEFOLD, &g) < 0)
-			return -1;
-		vec_push(&s->names, xstrdup(name));
-		vec_push(&s->name_globs, g);
-	}
-	const struct yaml_node *dev = yaml_get(node, "dev");
-	if (dev) {
-		bool only;
-		if (str_eq(yaml_str(dev), "any"))
-			s->dev = DEV_ANY;
-		else if (yaml_bool(dev, ps->file, &only, NULL) == 0)
-			s->dev = only ? DEV_ONLY : DEV_NEVER;
+	size_t lo = 0, hi = scan->files.len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct scan_file *f = scan->files.items[mid];
+		if (strcmp(f->path, prefix) < 0)
+			lo = mid + 1;
 		else
-			return yaml_err(ps->e, ps->file, dev,
-					"rule '%s': dev must be true, false or any", r->id);
+			hi = mid;
 	}
-	const struct yaml_node *ecosystem = yaml_get(node, "ecosystem");
-	if (ecosystem) {
-		const char *text;
-		if (rule_string(ps, r, ecosystem, "ecosystem", &text) < 0)
-			return -1;
-		if (!NAME_IN(text, known_ecosystems))
-			return yaml_err(ps->e, ps->file, ecosystem,
-					"rule '%s': unknown ecosystem '%s'", r->id, text);
-		s->own_ecosystem = xstrdup(text);
-	}
-	s->ecosystem = s->own_ecosystem ? s->own_ecosystem : r->ecosystem;
-	return 0;
+	return lo;
 }
 
-static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_node *node)
+static void project_prefix(const struct project *p, struct buf *out)
 {
-	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': each signal must be a mapping",
-				r->id);
-	int type = -1;
-	for (int t = 0; t < SIGNAL_TYPES; t++)
-		if (yaml_get(node, signal_type_names[t])) {
-			if (type >= 0)
-				return yaml_err(ps->e, ps->file, node,
-						"rule '%s': a signal has one of file, dependency, "
-						"content, json, script (found %s and %s)",
-						r->id, signal_type_names[type],
-						signal_type_names[t]);
-			type = t;
-		}
-	if (type < 0)
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': signal needs one of file, dependency, content, json, "
-				"script",
-				r->id);
-	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
-		if (!key || (strcmp(key, signal_type_names[type]) != 0 &&
-			     strcmp(key, "weight") != 0 &&
-			     !NAME_IN(key, signal_extra_keys[type])))
-			return yaml_err(ps->e, ps->file, node->pairs[i].key,
-					"rule '%s': unknown key '%s' in a %s signal", r->id,
-					key ? key : "?", signal_type_names[type]);
-	}
-	if (r->repository && (type == SIGNAL_DEPENDENCY || type == SIGNAL_SCRIPT))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': a repository-scope rule sees files only, not %s signals",
-				r->id, signal_type_names[type]);
-
-	struct rule_signal *s = xcalloc(1, sizeof(*s));
-	s->type = (enum signal_type)type;
-	s->rule = r;
-	s->index = ps->set->signal_count++;
-	vec_push(&r->signals, s);
-
-	const struct yaml_node *weight = yaml_get(node, "weight");
-	const char *wtext = yaml_str(weight);
-	char *end = NULL;
-	s->weight = wtext ? strtod(wtext, &end) : NAN;
-	if (!weight)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': signal needs a weight in (0,1]",
-				r->id);
-	if (!wtext || end == wtext || *end || !(s->weight > 0 && s->weight <= 1))
-		return yaml_err(ps->e, ps->file, weight,
-				"rule '%s': weight must be a number in (0,1], not '%s'", r->id,
-				wtext ? wtext : yaml_kind_name(weight->kind));
-
-	const struct yaml_node *value = yaml_get(node, signal_type_names[type]);
-	const struct yaml_node *in = yaml_get(node, "in");
-	const struct yaml_node *describe = yaml_get(node, "describe");
-	const char *text;
-	size_t count;
-	switch (s->type) {
-	case SIGNAL_FILE:
-		return compile_globs(ps, r, value, "file", &s->globs);
-	case SIGNAL_DEPENDENCY:
-		return parse_dependency_signal(ps, r, s, node);
-	case SIGNAL_CONTENT:
-		if (!in)
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': a content signal needs 'in' (the files to read)",
-					r->id);
-		if (describe) {
-			if (rule_string(ps, r, describe, "describe", &text) < 0)
-				return -1;
-			s->describe = xstrdup(text);
-		}
-		if (rule_string(ps, r, value, "content", &text) < 0)
-			return -1;
-		s->pattern = xstrdup(text);
-		if (compile_globs(ps, r, in, "in", &s->globs) < 0)
-			return -1;
-		return compile_pattern(ps, r, value, true, &s->re);
-	case SIGNAL_JSON: {
-		if (rule_string(ps, r, value, "json", &text) < 0)
-			return -1;
-		s->key_path = xstrdup(text);
-		const struct yaml_node *pattern = yaml_get(node, "pattern");
-		if (pattern) {
-			if (rule_string(ps, r, pattern, "pattern", &text) < 0 ||
-			    compile_pattern(ps, r, pattern, false, &s->re) < 0)
-				return -1;
-			s->pattern = xstrdup(text);
-		}
-		if (in)
-			return compile_globs(ps, r, in, "in", &s->globs);
-		vec_push(&s->globs, glob_compile("package.json", 0));
-		return 0;
-	}
-	case SIGNAL_SCRIPT:
-		if (rule_string(ps, r, value, "script", &text) < 0)
-			return -1;
-		s->pattern = xstrdup(text);
-		if (compile_pattern(ps, r, value, false, &s->re) < 0)
-			return -1;
-		if (in && rule_string_list(ps, r, in, "in", &count) < 0)
-			return -1;
-		for (size_t i = 0; in && i < count; i++)
-			vec_push(&s->script_names, glob_compile(yaml_str(list_item(in, i)), 0));
-		return 0;
-	}
-	return 0;
+	buf_reset(out);
+	if (*p->dir)
+		buf_addf(out, "%s/", p->dir);
 }
 
-/* "{name}" placeholders must be known; "${...}" is the shell's and stays. */
-static int check_placeholders(struct parser *ps, const struct rule *r,
-			      const struct yaml_node *node, const char *text)
+static bool project_has_file(const struct project *p, const struct scan *scan,
+			     const struct glob *g)
 {
-	for (const char *c = text; (c = strchr(c, '{')); c++) {
-		if (c > text && c[-1] == '$')
-			continue;
-		size_t n = strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_");
-		if (!n || c[1 + n] != '}')
-			continue;
-		char name[32];
-		if (n >= sizeof(name) ||
-		    (memcpy(name, c + 1, n), name[n] = '\0', !NAME_IN(name, known_placeholders)))
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': unknown placeholder '{%.*s}' (known: run, exec, "
-					"port, module, app, name, main)",
-					r->id, (int)n, c + 1);
+	struct buf prefix = BUF_INIT;
+	project_prefix(p, &prefix);
+	bool found = false;
+	for (size_t i = project_first_file(scan, prefix.data); i < scan->files.len && !found;
+	     i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (!str_starts_with(f->path, prefix.data))
+			break;
+		found = f->project == p && glob_matches(g, f->path + prefix.len);
 	}
-	return 0;
+	buf_free(&prefix);
+	return found;
 }
 
-static int parse_alternative(struct parser *ps, struct rule *r, const struct yaml_node *node,
-			     struct command_alternative *alt)
+const char *rule_project_command(const struct rule *rule, enum command_kind kind,
+				 const struct project *p, const struct scan *scan)
 {
-	const struct yaml_node *run = node;
-	if (node->kind == YAML_MAPPING) {
-		for (size_t i = 0; i < node->count; i++) {
-			const char *key = yaml_str(node->pairs[i].key);
-			if (!str_eq(key, "run") && !str_eq(key, "when_file") &&
-			    !str_eq(key, "when_dependency"))
-				return yaml_err(ps->e, ps->file, node->pairs[i].key,
-						"rule '%s': unknown key '%s' in a command "
-						"(run, when_file, when_dependency)",
-						r->id, key ? key : "?");
-		}
-		run = yaml_get(node, "run");
-		if (!run)
-			return yaml_err(ps->e, ps->file, node, "rule '%s': command needs 'run'",
-					r->id);
-		const struct yaml_node *file = yaml_get(node, "when_file");
-		const struct yaml_node *dep = yaml_get(node, "when_dependency");
-		const char *text;
-		if (file && dep)
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': a command has one of when_file, when_dependency",
-					r->id);
-		if (file) {
-			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
-			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
-				return -1;
-			alt->when_file = xstrdup(text);
-		}
-		if (dep) {
-			if (rule_string(ps, r, dep, "when_dependency", &text) < 0)
-				return -1;
-			alt->when_dependency = xstrdup(text);
-		}
+	for (size_t i = 0; i < rule->command_counts[kind]; i++) {
+		const struct command_alternative *alt = &rule->commands[kind][i];
+		if ((!alt->when_file || project_has_file(p, scan, alt->when_glob)) &&
+		    (!alt->when_dependency || project_dependency(p, alt->when_dependency)))
+			return alt->run;
 	}
-	if (yaml_is_null(run))
-		return 0;
-	const char *text;
-	if (rule_string(ps, r, run, "a command", &text) < 0 ||
-	    check_placeholders(ps, r, run, text) < 0)
-		return -1;
-	alt->run = xstrdup(text);
-	return 0;
+	return NULL;
 }
 
-static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_node *node)
+int rules_expand(const char *template_text, const struct map *vars, struct buf *out)
 {
-	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': commands must be a mapping of install, build, test, "
-				"lint, start",
-				r->id);
-	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
-		const struct yaml_node *value = node->pairs[i].value;
-		int kind = -1;
-		for (int k = 0; k < COMMAND_KINDS; k++)
-			if (str_eq(key, command_kind_name((enum command_kind)k)))
-				kind = k;
-		if (kind < 0)
-			return yaml_err(ps->e, ps->file, node->pairs[i].key,
-					"rule '%s': unknown command '%s' (install, build, test, "
-					"lint, start)",
-					r->id, key ? key : "?");
-		size_t count = value->kind == YAML_SEQUENCE ? value->count : 1;
-		if (!count)
-			return yaml_err(ps->e, ps->file, value, "rule '%s': %s has no command",
-					r->id, key);
-		r->commands[kind] = xcalloc(count, sizeof(struct command_alternative));
-		r->command_counts[kind] = count;
-		for (size_t j = 0; j < count; j++) {
-			const struct yaml_node *item =
-				value->kind == YAML_SEQUENCE ? value->items[j] : value;
-			struct command_alternative *alt = &r->commands[kind][j];
-			if (item->kind == YAML_SEQUENCE ||
-			    (value->kind != YAML_SEQUENCE && item->kind == YAML_MAPPING))
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': %s must be a command or a list of "
-						"{run, when_file | when_dependency}",
-						r->id, key);
-			if (parse_alternative(ps, r, item, alt) < 0)
-				return -1;
-			if (j + 1 < count && !alt->when_file && !alt->when_dependency)
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': %s: only the last command may be "
-						"unconditional",
-						r->id, key);
-		}
-	}
-	return 0;
-}
-
-static int parse_vars(struct parser *ps, struct rule *r, const struct yaml_node *node)
-{
-	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': vars must be a mapping",
-				r->id);
-	r->vars = map_new();
-	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
-		const char *value = yaml_str(node->pairs[i].value);
-		if (!key || !NAME_IN(key, known_placeholders) || !value)
-			return yaml_err(ps->e, ps->file, node->pairs[i].key,
-					"rule '%s': vars maps a placeholder name (run, exec, ...) "
-					"to a string",
-					r->id);
-		map_put(r->vars, key, xstrdup(value));
-	}
-	return 0;
-}
-
-/* The scalar fields of a rule: id, name, kind and the small ones. */
-static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yaml_node *node)
-{
-	const char *text;
-	const struct yaml_node *field;
-	if (rule_string(ps, r, yaml_get(node, "name"), "name", &text) < 0)
-		return -1;
-	r->name = xstrdup(text);
-	field = yaml_get(node, "kind");
-	if (rule_string(ps, r, field, "kind", &text) < 0)
-		return -1;
-	if (parse_kind(text, &r->kind) < 0)
-		return yaml_err(ps->e, ps->file, field,
-				"rule '%s': unknown kind '%s' (framework, package_manager, "
-				"build_tool, test_framework, linter, ci, cd, container)",
-				r->id, text);
-	if ((field = yaml_get(node, "ecosystem"))) {
-		if (rule_string(ps, r, field, "ecosystem", &text) < 0)
-			return -1;
-		if (!NAME_IN(text, known_ecosystems))
-			return yaml_err(ps->e, ps->file, field, "rule '%s': unknown ecosystem '%s'",
-					r->id, text);
-		r->ecosystem = xstrdup(text);
-	}
-	if ((field = yaml_get(node, "language"))) {
-		if (rule_string(ps, r, field, "language", &text) < 0)
-			return -1;
-		if (!valid_id(text))
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': language must be a lowercase id", r->id);
-		r->language = xstrdup(text);
-	}
-	if ((field = yaml_get(node, "scope"))) {
-		text = yaml_str(field);
-		if (!str_eq(text, "project") && !str_eq(text, "repository"))
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': scope must be project or repository", r->id);
-		r->repository = str_eq(text, "repository");
-		if (r->repository && r->kind != FINDING_CI && r->kind != FINDING_CD &&
-		    r->kind != FINDING_CONTAINER)
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': only ci, cd and container rules may have "
-					"repository scope",
-					r->id);
-	}
-	if ((field = yaml_get(node, "report"))) {
-		text = yaml_str(field);
-		if (!r->repository || (!str_eq(text, "each") && !str_eq(text, "first")))
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': report (each or first) is for repository-scope "
-					"rules",
-					r->id);
-		r->report_first = str_eq(text, "first");
-	}
-	if ((field = yaml_get(node, "inherit"))) {
-		if (yaml_bool(field, ps->file, &r->inherit, ps->e) < 0)
-			return err_prefix(ps->e, "rule '%s'", r->id);
-		if (r->repository && r->inherit)
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': inherit is for project-scope rules", r->id);
-	}
-	if ((field = yaml_get(node, "port"))) {
-		long long port;
-		if (yaml_int(field, ps->file, &port, NULL) < 0 || port < 1 || port > 65535)
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': port must be a number from 1 to 65535", r->id);
-		r->port = (int)port;
-	}
-	if ((field = yaml_get(node, "also"))) {
-		size_t count;
-		if (rule_string_list(ps, r, field, "also", &count) < 0)
-			return -1;
-		for (size_t i = 0; i < count; i++) {
-			enum finding_kind kind;
-			const struct yaml_node *item = list_item(field, i);
-			if (parse_kind(yaml_str(item), &kind) < 0 || kind == r->kind)
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': also lists other kinds, not '%s'", r->id,
-						yaml_str(item));
-			r->also_kinds |= 1u << kind;
-		}
-	}
-	return 0;
-}
-
-static int parse_rule(struct parser *ps, const struct yaml_node *node)
-{
-	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node, "each rule must be a mapping");
-	const struct yaml_node *id_node = yaml_get(node, "id");
-	const char *id = yaml_str(id_node);
-	if (!id || !valid_id(id))
-		return yaml_err(ps->e, ps->file, id_node ? id_node : node,
-				"rule needs an 'id' of lowercase letters, digits and . _ + -");
-	const struct rule *other = map_get(ps->set->by_id, id);
-	if (other)
-		return yaml_err(ps->e, ps->file, id_node, "rule '%s' is defined twice (first at line %d)",
-				id, other->line);
-
-	struct rule *r = xcalloc(1, sizeof(*r));
-	r->id = xstrdup(id);
-	r->line = node->line;
-	r->index = ps->set->rules.len;
-	vec_push(&ps->set->rules, r);
-	map_put(ps->set->by_id, r->id, r);
-
-	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
-		if (!key || !NAME_IN(key, rule_keys))
-			return yaml_err(ps->e, ps->file, node->pairs[i].key,
-					"rule '%s': unknown key '%s'", id, key ? key : "?");
-	}
-	if (parse_rule_fields(ps, r, node) < 0)
-		return -1;
-
-	const struct yaml_node *signals = yaml_get(node, "signals");
-	if (!signals || signals->kind != YAML_SEQUENCE || !signals->count)
-		return yaml_err(ps->e, ps->file, signals ? signals : node,
-				"rule '%s': needs a non-empty list of signals", id);
-	for (size_t i = 0; i < signals->count; i++)
-		if (parse_signal(ps, r, signals->items[i]) < 0)
-			return -1;
-	for (size_t i = 0; i < r->signals.len; i++) {
-		struct rule_signal *s = r->signals.items[i];
-		for (size_t j = 0; j < s->globs.len; j++) {
-			const struct yaml_node *list =
-				yaml_get(signals->items[i], s->type == SIGNAL_FILE ? "file" : "in");
-			const struct yaml_node *item =
-				list && list->kind == YAML_SEQUENCE ? list->items[j] : list;
-			index_glob(ps->set, s, s->globs.items[j],
-				   item ? yaml_str(item) : "package.json");
-		}
-	}
-	const struct yaml_node *field;
-	if ((field = yaml_get(node, "commands")) && parse_commands(ps, r, field) < 0)
-		return -1;
-	if ((field = yaml_get(node, "vars")) && parse_vars(ps, r, field) < 0)
-		return -1;
-	r->relation_nodes[0] = yaml_get(node, "implies");
-	r->relation_nodes[1] = yaml_get(node, "excludes");
-	r->relation_nodes[2] = yaml_get(node, "overrides");
-	return 0;
-}
-
-/* Turns implies/excludes/overrides ids into rules, once every rule is known. */
-static int resolve_relations(struct parser *ps, struct rule *r)
-{
-	static const char *const names[] = { "implies", "excludes", "overrides" };
-	struct vec *lists[] = { &r->implies, &r->excludes, &r->overrides };
-	for (int k = 0; k < 3; k++) {
-		const struct yaml_node *node = r->relation_nodes[k];
-		size_t count;
-		if (!node)
-			continue;
-		if (rule_string_list(ps, r, node, names[k], &count) < 0)
-			return -1;
-		for (size_t i = 0; i < count; i++) {
-			const struct yaml_node *item = list_item(node, i);
-			const char *id = yaml_str(item);
-			struct rule *target = map_get(ps->set->by_id, id);
-			if (!target)
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': %s names unknown rule '%s'", r->id,
-						names[k], id);
-			if (target == r)
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': %s names itself", r->id, names[k]);
-			if (k == 0 && (r->repository || target->repository))
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': implies is for project-scope rules", r->id);
-			vec_push(lists[k], target);
-		}
-	}
-	return 0;
-}
-
-/* Depth-first post-order over implies; a rule met again while open is a cycle. */
-static int order_visit(struct parser *ps, struct rule *r, unsigned char *state,
-		       struct vec *post)
-{
-	if (state[r->index] == 2)
-		return 0;
-	if (state[r->index] == 1)
-		return yaml_err(ps->e, ps->file, r->relation_nodes[0],
-				"rule '%s': implies forms a cycle", r->id);
-	state[r->index] = 1;
-	for (size_t i = 0; i < r->implies.len; i++)
-		if (order_visit(ps, r->implies.items[i], state, post) < 0)
-			return -1;
-	state[r->index] = 2;
-	vec_push(post, r);
-	return 0;
-}
-
-static int finish_rules(struct parser *ps)
-{
-	struct rule_set *set = ps->set;
-	for (size_t i = 0; i < set->rules.len; i++)
-		if (resolve_relations(ps, set->rules.items[i]) < 0)
-			return -1;
-	for (size_t i = 0; i < set->rules.len; i++) {
-		struct rule *r = set->rules.items[i];
-		for (size_t j = 0; j < r->excludes.len; j++) {
-			const struct rule *other = r->excludes.items[j];
-			for (size_t k = 0; k < other->excludes.len; k++)
-				if (other->excludes.items[k] == r)
-					return yaml_err(ps->e, ps->file, r->relation_nodes[1],
-							"rule '%s': '%s' and '%s' exclude each "
-							"other; use overrides",
-							r->id, r->id, other->id);
-		}
-	}
-	unsigned char *state = xcalloc(set->rules.len + 1, 1);
-	struct vec post = VEC_INIT;
 	int rc = 0;
-	for (size_t i = 0; i < set->rules.len && rc == 0; i++)
-		if (!((struct rule *)set->rules.items[i])->repository)
-			rc = order_visit(ps, set->rules.items[i], state, &post);
-	for (size_t i = post.len; i-- > 0;)
-		vec_push(&set->order, post.items[i]);
-	vec_free(&post, NULL);
-	free(state);
+	for (const char *c = template_text; *c;) {
+		size_t n = *c == '{' ? strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_") : 0;
+		if (!n || c[1 + n] != '}' || (c > template_text && c[-1] == '$')) {
+			buf_addch(out, *c++);
+			continue;
+		}
+		struct buf name = BUF_INIT;
+		buf_add(&name, c + 1, n);
+		const char *value = vars ? map_get(vars, name.data) : NULL;
+		buf_free(&name);
+		if (!value) {
+			buf_add(out, c, n + 2);
+			rc = -1;
+		} else {
+			buf_adds(out, value);
+		}
+		c += n + 2;
+		if (value && !*value && *c == ' ')
+			c++;
+	}
 	return rc;
 }
 
-static int parse_top(struct parser *ps, const struct yaml_node *root)
+/* ------------------------------------------------------------------ */
+/* Evaluation                                                           */
+
+struct signal_hit {
+	bool matched;
+	char *evidence; /* malloc'd */
+};
+
+/* What one apply call keeps: the file being looked at is read at most once. */
+struct apply {
+	const struct rule_set *rules;
+	struct scan *scan;
+	pcre2_match_data *match;
+	const struct scan_file *file; /* whose content/json below are cached */
+	struct buf content;
+	int content_state; /* 0 unread, 1 read, -1 unreadable */
+	json_t *json;
+	int json_state;
+};
+
+static const char *apply_content(struct apply *a, const struct scan_file *f)
 {
-	if (!root || root->kind != YAML_MAPPING)
-		return root ? yaml_err(ps->e, ps->file, root, "expected a mapping with 'rules'")
-			    : err_set(ps->e, "%s: empty file, expected a 'rules' list", ps->file);
-	for (size_t i = 0; i < root->count; i++) {
-		const char *key = yaml_str(root->pairs[i].key);
-		if (!str_eq(key, "rules") && !str_eq(key, "threshold"))
-			return yaml_err(ps->e, ps->file, root->pairs[i].key,
-					"unknown top-level key '%s' (rules, threshold)",
-					key ? key : "?");
+	if (a->file != f) {
+		a->file = f;
+		a->content_state = a->json_state = 0;
+		json_decref(a->json);
+		a->json = NULL;
 	}
-	const struct yaml_node *threshold = yaml_get(root, "threshold");
-	if (threshold) {
-		const char *text = yaml_str(threshold);
-		char *end = NULL;
-		ps->set->threshold = text ? strtod(text, &end) : NAN;
-		if (!text || end == text || *end ||
-		    !(ps->set->threshold > 0 && ps->set->threshold < 1))
-			return yaml_err(ps->e, ps->file, threshold,
-					"threshold must be a number in (0,1)");
+	if (a->content_state == 0) {
+		struct err e = ERR_INIT;
+		a->content_state = 1;
+		if (f->size > SCAN_CONTENT_LIMIT) {
+			a->content_state = -1;
+		} else if (scan_read(a->scan, f, &a->content, &e) < 0) {
+			/* A binary file is simply not what a pattern looks for. */
+			if (!str_ends_with(e.msg, "binary file"))
+				scan_warn(a->scan, "%s", e.msg);
+			a->content_state = -1;
+		}
 	}
-	const struct yaml_node *list = yaml_get(root, "rules");
-	if (!list || list->kind != YAML_SEQUENCE)
-		return yaml_err(ps->e, ps->file, list ? list : root, "expected a 'rules' list");
-	for (size_t i = 0; i < list->count; i++)
-		if (parse_rule(ps, list->items[i]) < 0)
-			return -1;
-	return finish_rules(ps);
+	return a->content_state > 0 ? buf_cstr(&a->content) : NULL;
 }
 
-int rules_parse(struct rule_set **out, const char *file, const char *data, size_t len,
-		struct err *e)
+static json_t *apply_json(struct apply *a, const struct scan_file *f)
 {
-	struct yaml_doc *doc = NULL;
-	if (yaml_parse(&doc, file, data, len, e) < 0)
-		return -1;
-	struct rule_set *set = xcalloc(1, sizeof(*set));
-	set->by_id = map_new();
-	set->threshold = 0.3;
-	set->project_index.by_name = map_new();
-	set->project_index.by_ext = map_new();
-	set->repository_index.by_name = map_new();
-	set->repository_index.by_ext = map_new();
-	set->match_context = pcre2_match_context_create(NULL);
-	pcre2_set_match_limit(set->match_context, RULES_MATCH_LIMIT);
-
-	struct parser ps = { .set = set, .file = file, .e = e };
-	int rc = parse_top(&ps, doc->root);
-	yaml_doc_free(doc);
-	for (size_t i = 0; i < set->rules.len; i++)
-		memset(((struct rule *)set->rules.items[i])->relation_nodes, 0,
-		       sizeof(((struct rule *)0)->relation_nodes));
-	if (rc < 0) {
-		rules_free(set);
-		return -1;
+	const char *text = apply_content(a, f);
+	if (text && a->json_state == 0) {
+		struct err e = ERR_INIT;
+		/* An invalid manifest is the manifest reader's to report. */
+		a->json_state = json_read_string(&a->json, f->path, text, a->content.len, &e) ==
+						0
+					? 1
+					: -1;
 	}
-	*out = set;
+	return a->json_state > 0 ? a->json : NULL;
+}
+
+static bool pattern_matches(const struct apply *a, const pcre2_code *re, const char *text,
+			    size_t len, size_t *offset)
+{
+	/* Any error, a hit match limit included, is no proof. */
+	int rc = pcre2_match(re, (PCRE2_SPTR)text, len, 0, 0, a->match, a->rules->match_context);
+	if (rc >= 0 && offset)
+		*offset = pcre2_get_ovector_pointer(a->match)[0];
+	return rc >= 0;
+}
+
+static char *evidence_quote(const char *fmt_head, const char *value)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, fmt_head);
+	size_t len = strcspn(value, "\r\n");
+	if (len > RULES_EVIDENCE_VALUE_MAX)
+		len = RULES_EVIDENCE_VALUE_MAX;
+	buf_add(&b, value, len);
+	if (value[len])
+		buf_adds(&b, "...");
+	return buf_detach(&b);
+}
+
+/* Looks up "a.b.c" in a JSON document; NULL when any step is missing. */
+static json_t *json_key_path(json_t *doc, const char *path)
+{
+	struct buf key = BUF_INIT;
+	json_t *node = doc;
+	for (const char *c = path; node;) {
+		size_t n = strcspn(c, ".");
+		buf_reset(&key);
+		buf_add(&key, c, n);
+		node = json_is_object(node) ? json_object_get(node, key.data) : NULL;
+		if (!c[n])
+			break;
+		c += n + 1;
+	}
+	buf_free(&key);
+	return node && !json_is_null(node) ? node : NULL;
+}
+
+/*
+ * Whether a file, content or json signal holds for f, which one of the
+ * signal's globs matched. Fills *evidence (malloc'd) when it does.
+ */
+static bool apply_file_signal(struct apply *a, const struct rule_signal *s,
+			      const struct scan_file *f, char **evidence)
+{
+	struct buf b = BUF_INIT;
+	if (s->type == SIGNAL_FILE) {
+		buf_addf(&b, "%s: exists", f->path);
+	} else if (s->type == SIGNAL_CONTENT) {
+		const char *text = f->foreign ? NULL : apply_content(a, f);
+		size_t offset;
+		if (!text || !pattern_matches(a, s->re, text, a->content.len, &offset)) {
+			buf_free(&b);
+			return false;
+		}
+		size_t line = 1;
+		for (const char *c = text; (c = memchr(c, '\n', offset - (size_t)(c - text)));
+		     c++)
+			line++;
+		if (s->describe)
+			buf_addf(&b, "%s:%zu: %s", f->path, line, s->describe);
+		else
+			buf_addf(&b, "%s:%zu: matches /%s/", f->path, line, s->pattern);
+	} else {
+		json_t *doc = apply_json(a, f);
+		json_t *value = doc ? json_key_path(doc, s->key_path) : NULL;
+		char *text = NULL;
+		if (value)
+			text = json_is_string(value)
+				       ? xstrdup(json_string_value(value))
+				       : json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+		bool ok = text && (!s->re || pattern_matches(a, s->re, text, strlen(text), NULL));
+		if (ok) {
+			buf_addf(&b, "%s: %s = ", f->path, s->key_path);
+			char *quoted = evidence_quote(buf_cstr(&b), text);
+			buf_reset(&b);
+			buf_adds(&b, quoted);
+			free(quoted);
+		}
+		free(text);
+		if (!ok) {
+			buf_free(&b);
+			return false;
+		}
+	}
+	*evidence = buf_detach(&b);
+	return true;
+}
+
+/* The lists of globs that may match f: by its name, by its extension, the rest. */
+static void index_candidates(const struct glob_index *index, const struct scan_file *f,
+			     const struct vec **lists)
+{
+	const char *dot = strrchr(f->name, '.');
+	lists[0] = map_get(index->by_name, f->name);
+	lists[1] = dot ? map_get(index->by_ext, dot) : NULL;
+	lists[2] = &index->general;
+}
+
+static bool dependency_matches(const struct rule_signal *s, const struct dependency *d)
+{
+	if (s->ecosystem && strcmp(s->ecosystem, d->ecosystem) != 0)
+		return false;
+	if ((s->dev == DEV_ONLY && !d->dev) || (s->dev == DEV_NEVER && d->dev))
+		return false;
+	for (size_t i = 0; i < s->names.len; i++) {
+		const struct glob *g = s->name_globs.items[i];
+		if (g ? glob_matches(g, d->name) : strcasecmp(s->names.items[i], d->name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool apply_dependency_signal(const struct rule_signal *s, const struct project *p,
+				    char **evidence)
+{
+	for (size_t i = 0; i < p->dependencies.len; i++) {
+		const struct dependency *d = p->dependencies.items[i];
+		if (!dependency_matches(s, d))
+			continue;
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "%s: dependency %s%s", d->source && *d->source ? d->source : p->path,
+			 d->name, d->dev ? " (dev)" : "");
+		*evidence = buf_detach(&b);
+		return true;
+	}
+	return false;
+}
+
+static bool apply_script_signal(struct apply *a, const struct rule_signal *s,
+				const struct project *p, char **evidence)
+{
+	const char *name;
+	void *value;
+	for (size_t cursor = 0; p->scripts && map_next(p->scripts, &cursor, &name, &value);) {
+		bool named = !s->script_names.len;
+		for (size_t i = 0; i < s->script_names.len && !named; i++)
+			named = glob_matches(s->script_names.items[i], name);
+		if (!named || !value || !pattern_matches(a, s->re, value, strlen(value), NULL))
+			continue;
+		struct buf head = BUF_INIT;
+		buf_addf(&head, "script %s: ", name);
+		*evidence = evidence_quote(head.data, value);
+		buf_free(&head);
+		return true;
+	}
+	return false;
+}
+
+/* The workspace root that declares p as a member, nearest first, or NULL. */
+static const struct project *workspace_root_of(const struct project *p)
+{
+	for (const struct project *q = p->parent; q; q = q->parent) {
+		if (!q->is_workspace_root)
+			continue;
+		for (size_t i = 0; i < q->workspace_members.len; i++) {
+			const char *member = q->workspace_members.items[i];
+			if (str_eq(member, p->path) || str_eq(member, p->dir) ||
+			    glob_match(member, p->dir))
+				return q;
+		}
+	}
+	return NULL;
+}
+
+struct rule_score {
+	double miss; /* Π(1 - weight) over matched signals */
+	double best; /* the strongest signal's weight */
+	const char *evidence;
+	bool drop;
+};
+
+static void score_add(struct rule_score *score, double weight, const char *evidence)
+{
+	score->miss *= 1 - weight;
+	if (weight > score->best) {
+		score->best = weight;
+		score->evidence = evidence;
+	}
+}
+
+static void apply_init(struct apply *a, const struct rule_set *rules, struct scan *scan)
+{
+	memset(a, 0, sizeof(*a));
+	a->rules = rules;
+	a->scan = scan;
+	a->match = pcre2_match_data_create(1, NULL);
+}
+
+static void apply_done(struct apply *a)
+{
+	pcre2_match_data_free(a->match);
+	buf_free(&a->content);
+	json_decref(a->json);
+}
+
+static void add_kinds(const struct rule *r, struct project *p, struct arena *arena,
+		      const struct rule_score *score, const char *path)
+{
+	for (int k = FINDING_FRAMEWORK; k <= FINDING_CONTAINER; k++) {
+		if (k != (int)r->kind && !(r->also_kinds & (1u << k)))
+			continue;
+		double confidence = 1 - score->miss;
+		if (!path) {
+			struct finding *f = project_add_finding(p, arena, (enum finding_kind)k,
+								r->id, r->name, confidence,
+								score->evidence);
+			if (!f->rule)
+				f->rule = r;
+			continue;
+		}
+		bool seen = false;
+		for (size_t i = 0; i < p->findings.len && !seen; i++) {
+			const struct finding *f = p->findings.items[i];
+			seen = f->kind == (enum finding_kind)k && str_eq(f->id, r->id) &&
+			       (r->report_first || str_eq(f->path, path));
+		}
+		if (seen)
+			continue;
+		struct finding *f = arena_calloc(arena, 1, sizeof(*f));
+		f->kind = (enum finding_kind)k;
+		f->id = arena_strdup(arena, r->id);
+		f->name = arena_strdup(arena, r->name);
+		f->confidence = confidence;
+		f->evidence = arena_strdup(arena, score->evidence);
+		f->path = arena_strdup(arena, path);
+		f->rule = r;
+		vec_push(&p->findings, f);
+	}
+}
+
+/* excludes drop whatever a found rule names; overrides only what it beats. */
+static void apply_precedence(const struct rule_set *rules, struct rule_score *scores,
+			     const bool *considered)
+{
+	for (size_t i = 0; i < rules->rules.len; i++) {
+		const struct rule *r = rules->rules.items[i];
+		double confidence = 1 - scores[i].miss;
+		if ((considered && !considered[i]) || confidence < rules->threshold)
+			continue;
+		for (size_t j = 0; j < r->excludes.len + r->overrides.len; j++) {
+			bool excludes = j < r->excludes.len;
+			const struct rule *target =
+				excludes ? r->excludes.items[j]
+					 : r->overrides.items[j - r->excludes.len];
+			struct rule_score *other = &scores[target->index];
+			if (considered && !considered[target->index])
+				continue;
+			if (excludes || confidence > 1 - other->miss)
+				other->drop = true;
+		}
+	}
+}
+
+int rules_apply_project(const struct rule_set *rules, struct project *p, struct scan *scan,
+			struct arena *arena)
+{
+	struct apply a;
+	apply_init(&a, rules, scan);
+	struct signal_hit *hits = xcalloc(rules->signal_count + 1, sizeof(*hits));
+	struct rule_score *scores = xcalloc(rules->rules.len + 1, sizeof(*scores));
+	for (size_t i = 0; i < rules->rules.len; i++)
+		scores[i].miss = 1;
+
+	/* One pass over the project's files, trying only the globs their names can match. */
+	struct buf prefix = BUF_INIT;
+	project_prefix(p, &prefix);
+	for (size_t i = project_first_file(scan, prefix.data); i < scan->files.len; i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (!str_starts_with(f->path, prefix.data))
+			break;
+		if (f->project != p)
+			continue;
+		const char *rel = f->path + prefix.len;
+		const struct vec *lists[3];
+		index_candidates(&rules->project_index, f, lists);
+		for (int l = 0; l < 3; l++)
+			for (size_t j = 0; lists[l] && j < lists[l]->len; j++) {
+				const struct glob_ref *ref = lists[l]->items[j];
+				struct signal_hit *hit = &hits[ref->signal->index];
+				if (!hit->matched && glob_matches(ref->glob, rel))
+					hit->matched =
+						apply_file_signal(&a, ref->signal, f, &hit->evidence);
+			}
+	}
+	buf_free(&prefix);
+
+	const struct project *workspace = workspace_root_of(p);
+	for (size_t i = 0; i < rules->rules.len; i++) {
+		const struct rule *r = rules->rules.items[i];
+		for (size_t j = 0; j < r->signals.len; j++) {
+			const struct rule_signal *s = r->signals.items[j];
+			struct signal_hit *hit = &hits[s->index];
+			if (s->type == SIGNAL_DEPENDENCY)
+				hit->matched = apply_dependency_signal(s, p, &hit->evidence);
+			else if (s->type == SIGNAL_SCRIPT)
+				hit->matched = apply_script_signal(&a, s, p, &hit->evidence);
+			if (hit->matched)
+				score_add(&scores[i], s->weight, hit->evidence);
+		}
+		const struct finding *f =
+			r->inherit && workspace ? project_find(workspace, r->kind, r->id) : NULL;
+		if (f && f->rule == r)
+			score_add(&scores[i], f->confidence * RULES_INHERIT_FACTOR,
+				  arena_printf(arena, "workspace %s: %s", workspace->path,
+					       f->evidence ? f->evidence : r->id));
+	}
+
+	/* Implied rules come after the rules implying them, so chains add up. */
+	char **implied_evidence = xcalloc(rules->rules.len + 1, sizeof(char *));
+	for (size_t i = 0; i < rules->order.len; i++) {
+		const struct rule *r = rules->order.items[i];
+		double confidence = 1 - scores[r->index].miss;
+		if (confidence < rules->threshold)
+			continue;
+		for (size_t j = 0; j < r->implies.len; j++) {
+			const struct rule *target = r->implies.items[j];
+			struct rule_score *score = &scores[target->index];
+			if (confidence > score->best) {
+				struct buf b = BUF_INIT;
+				buf_addf(&b, "implied by %s", r->name);
+				free(implied_evidence[target->index]);
+				implied_evidence[target->index] = buf_detach(&b);
+			}
+			score_add(score, confidence, implied_evidence[target->index]);
+		}
+	}
+	apply_precedence(rules, scores, NULL);
+	for (size_t i = 0; i < rules->rules.len; i++) {
+		const struct rule *r = rules->rules.items[i];
+		if (!r->repository && !scores[i].drop && 1 - scores[i].miss >= rules->threshold)
+			add_kinds(r, p, arena, &scores[i], NULL);
+	}
+
+	for (size_t i = 0; i < rules->rules.len; i++)
+		free(implied_evidence[i]);
+	free(implied_evidence);
+	for (size_t i = 0; i < rules->signal_count; i++)
+		free(hits[i].evidence);
+	free(hits);
+	free(scores);
+	apply_done(&a);
 	return 0;
 }
 
-int rules_load(struct rule_set **out, struct err *e)
+int rules_apply_repository(const struct rule_set *rules, struct project *root,
+			   struct scan *scan, struct arena *arena)
 {
-	struct buf data = BUF_INIT;
-	char *origin = NULL;
-	int rc = embed_read_config("detection-rules.yaml", &data, &origin, e);
-	if (rc == 0)
-		rc = rules_parse(out, origin, buf_cstr(&data), data.len, e);
-	free(origin);
-	buf_free(&data);
-	return rc;
+	struct apply a;
+	apply_init(&a, rules, scan);
+	size_t nrules = rules->rules.len;
+	struct rule_score *scores = xcalloc(nrules + 1, sizeof(*scores));
+	bool *touched = xcalloc(nrules + 1, sizeof(*touched));
+	bool *signal_seen = xcalloc(rules->signal_count + 1, sizeof(*signal_seen));
+	struct vec evidence = VEC_INIT;  /* char *: this file's, freed after it */
+	struct vec touched_list = VEC_INIT; /* struct rule *: rules this file moved */
+	struct vec seen_list = VEC_INIT;    /* struct rule_signal * */
+
+	/* Per file: each rule's signals that hold for this very file make its score. */
+	for (size_t i = 0; i < scan->files.len; i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (f->foreign)
+			continue;
+		const struct vec *lists[3];
+		index_candidates(&rules->repository_index, f, lists);
+		for (int l = 0; l < 3; l++)
+			for (size_t j = 0; lists[l] && j < lists[l]->len; j++) {
+				const struct glob_ref *ref = lists[l]->items[j];
+				const struct rule_signal *s = ref->signal;
+				char *text = NULL;
+				if (signal_seen[s->index] || !glob_matches(ref->glob, f->path) ||
+				    !apply_file_signal(&a, s, f, &text))
+					continue;
+				signal_seen[s->index] = true;
+				vec_push(&seen_list, (void *)s);
+				vec_push(&evidence, text);
+				struct rule_score *score = &scores[s->rule->index];
+				if (!touched[s->rule->index]) {
+					touched[s->rule->index] = true;
+					vec_push(&touched_list, s->rule);
+					*score = (struct rule_score){ .miss = 1 };
+				}
+				score_add(score, s->weight, text);
+			}
+		if (touched_list.len) {
+			apply_precedence(rules, scores, touched);
+			for (size_t j = 0; j < touched_list.len; j++) {
+				const struct rule *r = touched_list.items[j];
+				struct rule_score *score = &scores[r->index];
+				if (!score->drop && 1 - score->miss >= rules->threshold)
+					add_kinds(r, root, arena, score, f->path);
+				touched[r->index] = false;
+				*score = (struct rule_score){ .miss = 1 };
+			}
+		}
+		for (size_t j = 0; j < seen_list.len; j++)
+			signal_seen[((const struct rule_signal *)seen_list.items[j])->index] = false;
+		seen_list.len = touched_list.len = 0;
+		vec_free(&evidence, free);
+	}
+	vec_free(&seen_list, NULL);
+	vec_free(&touched_list, NULL);
+	free(signal_seen);
+	free(touched);
+	free(scores);
+	apply_done(&a);
+	return 0;
 }

@@ -48,7 +48,8 @@ static int append_to_buf(const char *data, size_t size, void *context)
 int json_write_buf(struct buf *out, const json_t *value, unsigned flags, struct err *e)
 {
 	size_t indent = flags & 0x1Fu;
-	size_t flags_out = JSON_ENCODE_ANY | JSON_INDENT(indent);
+	/* 15 significant digits print 0.98 as 0.98, not 0.97999999999999998. */
+	size_t flags_out = JSON_ENCODE_ANY | JSON_INDENT(indent) | JSON_REAL_PRECISION(15);
 	if (!indent)
 		flags_out |= JSON_COMPACT;
 	if (flags & JSON_WRITE_SORT_KEYS)

@@ -33,7 +33,11 @@ int json_read_string(json_t **out, const char *name, const char *data, size_t le
 /* Reads and parses path (at most 16 MiB). */
 int json_read_file(json_t **out, const char *path, struct err *e);
 
-/* Appends value, serialised per flags, to out. */
+/*
+ * Appends value, serialised per flags, to out. Reals are written with 15
+ * significant digits, so 0.98 reads 0.98 (not 0.97999999999999998) at the
+ * cost of exact round-trips for the rare real that needs 16 or 17.
+ */
 int json_write_buf(struct buf *out, const json_t *value, unsigned flags, struct err *e);
 /* Writes value to path atomically. */
 int json_write_file(const json_t *value, const char *path, unsigned flags, struct err *e);

@@ -301,8 +301,7 @@ static void stream_read(const struct spawn_options *opt, struct stream *s, char 
  * is also the group id we signal, cannot be reused under us. */
 static bool child_has_exited(pid_t pid)
 {
-	siginfo_t info;
-	memset(&info, 0, sizeof(info));
+	siginfo_t info = { 0 };
 	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return errno == ECHILD; /* someone reaped it (SIGCHLD ignored) */
 	return info.si_pid != 0;
@@ -562,8 +561,7 @@ int spawn_run(const struct spawn_options *opt, struct spawn_result *res, struct 
 	bool mask_changed = false, sigpipe_was_pending = false;
 	int rc = -1;
 
-	memset(res, 0, sizeof(*res));
-	res->exit_code = -1;
+	*res = (struct spawn_result){ .exit_code = -1 };
 	r.out = (struct stream){ .fd = -1, .id = SPAWN_STDOUT, .capture = opt->stdout_buf };
 	r.err = (struct stream){ .fd = -1, .id = SPAWN_STDERR, .capture = opt->stderr_buf };
 	buf_init(&r.out.pending);

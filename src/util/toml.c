@@ -40,7 +40,8 @@ struct flag_table {
 struct key_part {
 	char *text; /* may hold NUL bytes (from \u0000), hence len */
 	size_t len;
-	size_t pos;
+	size_t pos; /* where the part is written, for messages */
+	size_t end;
 };
 
 struct key {
@@ -445,6 +446,7 @@ static int parse_key(struct parser *p, struct key *k)
 		part->text = xmalloc(part->len + 1);
 		memcpy(part->text, buf_cstr(&p->scratch), part->len + 1);
 		part->pos = start;
+		part->end = p->pos;
 		skip_ws(p);
 		if (peek(p) != '.')
 			return 0;
@@ -452,42 +454,21 @@ static int parse_key(struct parser *p, struct key *k)
 	}
 }
 
-/* Writes parts[0..count) for a message, quoting what is not a bare key. */
+/*
+ * parts[0..count) as written in the source, for messages: the input is
+ * valid UTF-8 and keys hold no raw control characters, so it prints safely.
+ */
 static const char *key_text(struct parser *p, const struct key *k, size_t count)
 {
-	struct buf *b = &p->scratch;
-	buf_reset(b);
-	for (size_t i = 0; i < count && b->len < 200; i++) {
-		const struct key_part *part = &k->parts[i];
-		bool bare = part->len > 0;
-		for (size_t j = 0; j < part->len; j++)
-			bare = bare && is_bare_key_char((unsigned char)part->text[j]);
-		if (i)
-			buf_addch(b, '.');
-		if (bare) {
-			buf_add(b, part->text, part->len);
-			continue;
-		}
-		buf_addch(b, '"');
-		for (size_t j = 0; j < part->len; j++) {
-			unsigned char c = (unsigned char)part->text[j];
-			if (c == '"' || c == '\\')
-				buf_addf(b, "\\%c", c);
-			else if (c < 0x20 || c == 0x7F)
-				buf_addf(b, "\\u%04X", c);
-			else
-				buf_addch(b, (char)c);
-		}
-		buf_addch(b, '"');
-	}
-	if (b->len > 200) {
-		size_t cut = 200;
-		while (cut && ((unsigned char)b->data[cut] & 0xC0) == 0x80)
-			cut--;
-		buf_truncate(b, cut);
-		buf_adds(b, "...");
-	}
-	return buf_cstr(b);
+	size_t start = k->parts[0].pos, len = k->parts[count - 1].end - start;
+	size_t shown = len > 200 ? 200 : len;
+	while (shown && shown < len && ((unsigned char)p->data[start + shown] & 0xC0) == 0x80)
+		shown--;
+	buf_reset(&p->scratch);
+	buf_add(&p->scratch, p->data + start, shown);
+	if (shown < len)
+		buf_adds(&p->scratch, "...");
+	return buf_cstr(&p->scratch);
 }
 
 static const char *type_name(const json_t *v)

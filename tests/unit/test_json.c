@@ -45,7 +45,8 @@ static char *write_str(const json_t *v, unsigned flags)
 
 static void test_read_values(void **state)
 {
-	json_t *v = read_ok("{\"name\": \"ampel\", \"n\": 3, \"ok\": true, \"list\": [1, 2.5, null]}");
+	json_t *v =
+		read_ok("{\"name\": \"ampel\", \"n\": 3, \"ok\": true, \"list\": [1, 2.5, null]}");
 	assert_true(json_is_object(v));
 	assert_string_equal(json_get_str(v, "name", "def"), "ampel");
 	assert_int_equal(json_get_int(v, "n", -1), 3);
@@ -241,15 +242,16 @@ static void test_from_yaml_types(void **state)
 			    "text: |\n  multi\n  line\n",
 			    &doc);
 	char *s = write_str(v, 0);
-	assert_string_equal(s, "{\"nulls\":[null,null,null,null,\"\",\"null\"],"
-			       "\"empty\":null,"
-			       "\"bools\":[true,false,true,\"true\",\"yes\",\"on\"],"
-			       "\"ints\":[0,-17,3,31,15,7,\"12\",\"12\"],"
-			       "\"floats\":[1.5,-0.25,0.5,1000.0,0.025000000000000001,1.0,1.0],"
-			       "\"special\":[\".inf\",\"-.inf\",\".nan\",\"1.2.3\",\"0x\",\"1_000\"],"
-			       "\"bigint\":1.2345678901234568e29,"
-			       "\"bighex\":\"0xffffffffffffffffffff\","
-			       "\"text\":\"multi\\nline\\n\"}");
+	assert_string_equal(s,
+			    "{\"nulls\":[null,null,null,null,\"\",\"null\"],"
+			    "\"empty\":null,"
+			    "\"bools\":[true,false,true,\"true\",\"yes\",\"on\"],"
+			    "\"ints\":[0,-17,3,31,15,7,\"12\",\"12\"],"
+			    "\"floats\":[1.5,-0.25,0.5,1000.0,0.025,1.0,1.0],"
+			    "\"special\":[\".inf\",\"-.inf\",\".nan\",\"1.2.3\",\"0x\",\"1_000\"],"
+			    "\"bigint\":1.23456789012346e29,"
+			    "\"bighex\":\"0xffffffffffffffffffff\","
+			    "\"text\":\"multi\\nline\\n\"}");
 	free(s);
 	assert_true(json_is_integer(json_array_get(json_object_get(v, "ints"), 1)));
 	assert_true(json_is_real(json_array_get(json_object_get(v, "floats"), 6)));

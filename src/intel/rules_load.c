@@ -1,0 +1,875 @@
+#include "intel/rules.h"
+#include "intel/rules_internal.h"
+
+#include "util/buf.h"
+#include "util/embed.h"
+#include "util/err.h"
+#include "util/glob.h"
+#include "util/map.h"
+#include "util/str.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+#include "util/yaml.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const signal_type_names[] = { "file", "dependency", "content", "json",
+						 "script" };
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                              */
+
+static void glob_free_item(void *item)
+{
+	glob_free(item);
+}
+
+static void signal_free(void *item)
+{
+	struct rule_signal *s = item;
+	vec_free(&s->globs, glob_free_item);
+	vec_free(&s->names, free);
+	vec_free(&s->name_globs, glob_free_item);
+	vec_free(&s->script_names, glob_free_item);
+	free(s->own_ecosystem);
+	free(s->pattern);
+	pcre2_code_free(s->re);
+	free(s->key_path);
+	free(s->describe);
+	free(s);
+}
+
+static void rule_free(void *item)
+{
+	struct rule *r = item;
+	free(r->id);
+	free(r->name);
+	free(r->ecosystem);
+	free(r->language);
+	vec_free(&r->signals, signal_free);
+	vec_free(&r->implies, NULL);
+	vec_free(&r->excludes, NULL);
+	vec_free(&r->overrides, NULL);
+	for (int k = 0; k < COMMAND_KINDS; k++) {
+		for (size_t i = 0; i < r->command_counts[k]; i++) {
+			free(r->commands[k][i].run);
+			free(r->commands[k][i].when_file);
+			glob_free(r->commands[k][i].when_glob);
+			free(r->commands[k][i].when_dependency);
+		}
+		free(r->commands[k]);
+	}
+	map_free(r->vars, free);
+	free(r);
+}
+
+static void vec_item_free(void *item)
+{
+	struct vec *v = item;
+	vec_free(v, NULL);
+	free(v);
+}
+
+static void glob_index_free(struct glob_index *index)
+{
+	map_free(index->by_name, vec_item_free);
+	map_free(index->by_ext, vec_item_free);
+	vec_free(&index->general, NULL);
+}
+
+void rules_free(struct rule_set *rules)
+{
+	if (!rules)
+		return;
+	vec_free(&rules->rules, rule_free);
+	map_free(rules->by_id, NULL);
+	vec_free(&rules->order, NULL);
+	glob_index_free(&rules->project_index);
+	glob_index_free(&rules->repository_index);
+	vec_free(&rules->refs, free);
+	pcre2_match_context_free(rules->match_context);
+	free(rules);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading and validation                                               */
+
+struct parser {
+	struct rule_set *set;
+	const char *file;
+	struct err *e;
+};
+
+static const char *const known_ecosystems[] = { "npm",	 "pypi",      "cargo", "go",
+						"maven", "rubygems",  "packagist", "hex",
+						"nuget", "swift",     "pub",   "deno" };
+
+static const char *const known_placeholders[] = { "run",    "exec", "port", "module",
+						  "app",    "name", "main" };
+
+static const char *const rule_keys[] = { "id",	    "name",	 "kind",      "ecosystem",
+					 "language", "scope",	 "signals",   "implies",
+					 "excludes", "overrides", "port",      "commands",
+					 "vars",     "also",	 "inherit",   "report" };
+
+/* The keys a signal of each type may have besides its own and `weight`. */
+static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
+	[SIGNAL_FILE] = { NULL },
+	[SIGNAL_DEPENDENCY] = { "dev", "ecosystem", NULL },
+	[SIGNAL_CONTENT] = { "in", "describe", NULL },
+	[SIGNAL_JSON] = { "in", "pattern", NULL },
+	[SIGNAL_SCRIPT] = { "in", NULL },
+};
+
+static bool name_in(const char *name, const char *const *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (list[i] && strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+#define NAME_IN(name, list) name_in(name, list, sizeof(list) / sizeof(*(list)))
+
+static int parse_kind(const char *text, enum finding_kind *out)
+{
+	for (int k = FINDING_FRAMEWORK; k <= FINDING_CONTAINER; k++)
+		if (strcmp(text, finding_kind_name((enum finding_kind)k)) == 0) {
+			*out = (enum finding_kind)k;
+			return 0;
+		}
+	return -1;
+}
+
+static bool valid_id(const char *id)
+{
+	if (!*id || !((*id >= 'a' && *id <= 'z') || (*id >= '0' && *id <= '9')))
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("._+-", *c)))
+			return false;
+	return true;
+}
+
+/* A non-empty string scalar, or an error naming the field. */
+static int rule_string(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+		       const char *field, const char **out)
+{
+	const char *text = yaml_str(node);
+	if (!text || !*text || yaml_is_null(node))
+		return yaml_err(ps->e, ps->file, node, "rule '%s': %s must be a non-empty string",
+				r->id, field);
+	*out = text;
+	return 0;
+}
+
+/* The i-th string of a field that holds one string or a list of them. */
+static const struct yaml_node *list_item(const struct yaml_node *node, size_t i)
+{
+	return node->kind == YAML_SEQUENCE ? node->items[i] : node;
+}
+
+/* Checks a field holds a string or a non-empty list of strings; *count gets their number. */
+static int rule_string_list(struct parser *ps, const struct rule *r,
+			    const struct yaml_node *node, const char *field, size_t *count)
+{
+	if (!node || (node->kind != YAML_SCALAR && (node->kind != YAML_SEQUENCE || !node->count)))
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': %s must be a string or a non-empty list of strings",
+				r->id, field);
+	*count = node->kind == YAML_SEQUENCE ? node->count : 1;
+	for (size_t i = 0; i < *count; i++) {
+		const char *text;
+		if (rule_string(ps, r, list_item(node, i), field, &text) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Patterns are Perl syntax; content patterns see lines (^ and $ at each line). */
+static int compile_pattern(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+			   bool multiline, pcre2_code **out)
+{
+	int code;
+	PCRE2_SIZE offset;
+	const char *text = yaml_str(node);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED,
+				       multiline ? PCRE2_MULTILINE : 0, &code, &offset, NULL);
+	if (!re) {
+		PCRE2_UCHAR message[256];
+		pcre2_get_error_message(code, message, sizeof(message));
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': bad pattern '%s' at offset %zu: %s", r->id, text,
+				(size_t)offset, (const char *)message);
+	}
+	/* JIT is an optimisation: where it is unavailable the interpreter runs. */
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	*out = re;
+	return 0;
+}
+
+static int compile_glob(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+			unsigned flags, struct glob **out)
+{
+	const char *text = yaml_str(node);
+	if (strchr(text, '{') && strchr(text, '}'))
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': glob '%s' uses braces, which globs do not expand: "
+				"list each alternative",
+				r->id, text);
+	if (text[0] == '/' || str_starts_with(text, "./"))
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': glob '%s' must be relative, without a leading '/' or './'",
+				r->id, text);
+	struct glob *g = glob_compile(text, flags);
+	if (!glob_is_valid(g)) {
+		glob_free(g);
+		return yaml_err(ps->e, ps->file, node, "rule '%s': invalid glob '%s'", r->id,
+				text);
+	}
+	*out = g;
+	return 0;
+}
+
+static int compile_globs(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+			 const char *field, struct vec *out)
+{
+	size_t count;
+	if (rule_string_list(ps, r, node, field, &count) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		struct glob *g;
+		if (compile_glob(ps, r, list_item(node, i), 0, &g) < 0)
+			return -1;
+		vec_push(out, g);
+	}
+	return 0;
+}
+
+static void index_add(struct map *m, const char *key, struct glob_ref *ref)
+{
+	struct vec *list = map_get(m, key);
+	if (!list) {
+		list = xcalloc(1, sizeof(*list));
+		map_put(m, key, list);
+	}
+	vec_push(list, ref);
+}
+
+/*
+ * Files each glob under the key a file must have to match it: its last
+ * component when that is a plain name, else the extension after its last
+ * wildcard ("*.yml", "test_*.py"). A walk then tries only the globs filed
+ * under a file's name and extension, plus the few that no key narrows.
+ */
+static void index_glob(struct rule_set *set, struct rule_signal *s, const struct glob *g,
+		       const char *text)
+{
+	struct glob_ref *ref = xcalloc(1, sizeof(*ref));
+	ref->signal = s;
+	ref->glob = g;
+	vec_push(&set->refs, ref);
+	struct glob_index *index = s->rule->repository ? &set->repository_index
+						       : &set->project_index;
+	const char *slash = strrchr(text, '/');
+	const char *last = slash ? slash + 1 : text;
+	if (!glob_has_wildcards(last)) {
+		index_add(index->by_name, last, ref);
+		return;
+	}
+	const char *tail = last;
+	for (const char *c = last; *c; c++)
+		if (strchr("*?[]\\", *c))
+			tail = c + 1;
+	const char *dot = strrchr(tail, '.');
+	if (dot)
+		index_add(index->by_ext, dot, ref);
+	else
+		vec_push(&index->general, ref);
+}
+
+static int parse_dependency_signal(struct parser *ps, struct rule *r, struct rule_signal *s,
+				   const struct yaml_node *node)
+{
+	const struct yaml_node *list = yaml_get(node, "dependency");
+	size_t count;
+	if (rule_string_list(ps, r, list, "dependency", &count) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		const char *name = yaml_str(list_item(list, i));
+		struct glob *g = NULL;
+		if (glob_has_wildcards(name) &&
+		    compile_glob(ps, r, list_item(list, i), GLOB_CASEFOLD, &g) < 0)
+			return -1;
+		vec_push(&s->names, xstrdup(name));
+		vec_push(&s->name_globs, g);
+	}
+	const struct yaml_node *dev = yaml_get(node, "dev");
+	if (dev) {
+		bool only;
+		if (str_eq(yaml_str(dev), "any"))
+			s->dev = DEV_ANY;
+		else if (yaml_bool(dev, ps->file, &only, NULL) == 0)
+			s->dev = only ? DEV_ONLY : DEV_NEVER;
+		else
+			return yaml_err(ps->e, ps->file, dev,
+					"rule '%s': dev must be true, false or any", r->id);
+	}
+	const struct yaml_node *ecosystem = yaml_get(node, "ecosystem");
+	if (ecosystem) {
+		const char *text;
+		if (rule_string(ps, r, ecosystem, "ecosystem", &text) < 0)
+			return -1;
+		if (!NAME_IN(text, known_ecosystems))
+			return yaml_err(ps->e, ps->file, ecosystem,
+					"rule '%s': unknown ecosystem '%s'", r->id, text);
+		s->own_ecosystem = xstrdup(text);
+	}
+	s->ecosystem = s->own_ecosystem ? s->own_ecosystem : r->ecosystem;
+	return 0;
+}
+
+static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_node *node)
+{
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node, "rule '%s': each signal must be a mapping",
+				r->id);
+	int type = -1;
+	for (int t = 0; t < SIGNAL_TYPES; t++)
+		if (yaml_get(node, signal_type_names[t])) {
+			if (type >= 0)
+				return yaml_err(ps->e, ps->file, node,
+						"rule '%s': a signal has one of file, dependency, "
+						"content, json, script (found %s and %s)",
+						r->id, signal_type_names[type],
+						signal_type_names[t]);
+			type = t;
+		}
+	if (type < 0)
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': signal needs one of file, dependency, content, json, "
+				"script",
+				r->id);
+	for (size_t i = 0; i < node->count; i++) {
+		const char *key = yaml_str(node->pairs[i].key);
+		if (!key || (strcmp(key, signal_type_names[type]) != 0 &&
+			     strcmp(key, "weight") != 0 &&
+			     !NAME_IN(key, signal_extra_keys[type])))
+			return yaml_err(ps->e, ps->file, node->pairs[i].key,
+					"rule '%s': unknown key '%s' in a %s signal", r->id,
+					key ? key : "?", signal_type_names[type]);
+	}
+	if (r->repository && (type == SIGNAL_DEPENDENCY || type == SIGNAL_SCRIPT))
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': a repository-scope rule sees files only, not %s signals",
+				r->id, signal_type_names[type]);
+
+	struct rule_signal *s = xcalloc(1, sizeof(*s));
+	s->type = (enum signal_type)type;
+	s->rule = r;
+	s->index = ps->set->signal_count++;
+	vec_push(&r->signals, s);
+
+	const struct yaml_node *weight = yaml_get(node, "weight");
+	const char *wtext = yaml_str(weight);
+	char *end = NULL;
+	s->weight = wtext ? strtod(wtext, &end) : NAN;
+	if (!weight)
+		return yaml_err(ps->e, ps->file, node, "rule '%s': signal needs a weight in (0,1]",
+				r->id);
+	if (!wtext || end == wtext || *end || !(s->weight > 0 && s->weight <= 1))
+		return yaml_err(ps->e, ps->file, weight,
+				"rule '%s': weight must be a number in (0,1], not '%s'", r->id,
+				wtext ? wtext : yaml_kind_name(weight->kind));
+
+	const struct yaml_node *value = yaml_get(node, signal_type_names[type]);
+	const struct yaml_node *in = yaml_get(node, "in");
+	const struct yaml_node *describe = yaml_get(node, "describe");
+	const char *text;
+	size_t count;
+	switch (s->type) {
+	case SIGNAL_FILE:
+		return compile_globs(ps, r, value, "file", &s->globs);
+	case SIGNAL_DEPENDENCY:
+		return parse_dependency_signal(ps, r, s, node);
+	case SIGNAL_CONTENT:
+		if (!in)
+			return yaml_err(ps->e, ps->file, node,
+					"rule '%s': a content signal needs 'in' (the files to read)",
+					r->id);
+		if (describe) {
+			if (rule_string(ps, r, describe, "describe", &text) < 0)
+				return -1;
+			s->describe = xstrdup(text);
+		}
+		if (rule_string(ps, r, value, "content", &text) < 0)
+			return -1;
+		s->pattern = xstrdup(text);
+		if (compile_globs(ps, r, in, "in", &s->globs) < 0)
+			return -1;
+		return compile_pattern(ps, r, value, true, &s->re);
+	case SIGNAL_JSON: {
+		if (rule_string(ps, r, value, "json", &text) < 0)
+			return -1;
+		s->key_path = xstrdup(text);
+		const struct yaml_node *pattern = yaml_get(node, "pattern");
+		if (pattern) {
+			if (rule_string(ps, r, pattern, "pattern", &text) < 0 ||
+			    compile_pattern(ps, r, pattern, false, &s->re) < 0)
+				return -1;
+			s->pattern = xstrdup(text);
+		}
+		if (in)
+			return compile_globs(ps, r, in, "in", &s->globs);
+		vec_push(&s->globs, glob_compile("package.json", 0));
+		return 0;
+	}
+	case SIGNAL_SCRIPT:
+		if (rule_string(ps, r, value, "script", &text) < 0)
+			return -1;
+		s->pattern = xstrdup(text);
+		if (compile_pattern(ps, r, value, false, &s->re) < 0)
+			return -1;
+		if (in && rule_string_list(ps, r, in, "in", &count) < 0)
+			return -1;
+		for (size_t i = 0; in && i < count; i++)
+			vec_push(&s->script_names, glob_compile(yaml_str(list_item(in, i)), 0));
+		return 0;
+	}
+	return 0;
+}
+
+/* "{name}" placeholders must be known; "${...}" is the shell's and stays. */
+static int check_placeholders(struct parser *ps, const struct rule *r,
+			      const struct yaml_node *node, const char *text)
+{
+	for (const char *c = text; (c = strchr(c, '{')); c++) {
+		if (c > text && c[-1] == '$')
+			continue;
+		size_t n = strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_");
+		if (!n || c[1 + n] != '}')
+			continue;
+		char name[32];
+		if (n >= sizeof(name) ||
+		    (memcpy(name, c + 1, n), name[n] = '\0', !NAME_IN(name, known_placeholders)))
+			return yaml_err(ps->e, ps->file, node,
+					"rule '%s': unknown placeholder '{%.*s}' (known: run, exec, "
+					"port, module, app, name, main)",
+					r->id, (int)n, c + 1);
+	}
+	return 0;
+}
+
+static int parse_alternative(struct parser *ps, struct rule *r, const struct yaml_node *node,
+			     struct command_alternative *alt)
+{
+	const struct yaml_node *run = node;
+	if (node->kind == YAML_MAPPING) {
+		for (size_t i = 0; i < node->count; i++) {
+			const char *key = yaml_str(node->pairs[i].key);
+			if (!str_eq(key, "run") && !str_eq(key, "when_file") &&
+			    !str_eq(key, "when_dependency"))
+				return yaml_err(ps->e, ps->file, node->pairs[i].key,
+						"rule '%s': unknown key '%s' in a command "
+						"(run, when_file, when_dependency)",
+						r->id, key ? key : "?");
+		}
+		run = yaml_get(node, "run");
+		if (!run)
+			return yaml_err(ps->e, ps->file, node, "rule '%s': command needs 'run'",
+					r->id);
+		const struct yaml_node *file = yaml_get(node, "when_file");
+		const struct yaml_node *dep = yaml_get(node, "when_dependency");
+		const char *text;
+		if (file && dep)
+			return yaml_err(ps->e, ps->file, node,
+					"rule '%s': a command has one of when_file, when_dependency",
+					r->id);
+		if (file) {
+			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
+			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
+				return -1;
+			alt->when_file = xstrdup(text);
+		}
+		if (dep) {
+			if (rule_string(ps, r, dep, "when_dependency", &text) < 0)
+				return -1;
+			alt->when_dependency = xstrdup(text);
+		}
+	}
+	if (yaml_is_null(run))
+		return 0;
+	const char *text;
+	if (rule_string(ps, r, run, "a command", &text) < 0 ||
+	    check_placeholders(ps, r, run, text) < 0)
+		return -1;
+	alt->run = xstrdup(text);
+	return 0;
+}
+
+static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_node *node)
+{
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node,
+				"rule '%s': commands must be a mapping of install, build, test, "
+				"lint, start",
+				r->id);
+	for (size_t i = 0; i < node->count; i++) {
+		const char *key = yaml_str(node->pairs[i].key);
+		const struct yaml_node *value = node->pairs[i].value;
+		int kind = -1;
+		for (int k = 0; k < COMMAND_KINDS; k++)
+			if (str_eq(key, command_kind_name((enum command_kind)k)))
+				kind = k;
+		if (kind < 0)
+			return yaml_err(ps->e, ps->file, node->pairs[i].key,
+					"rule '%s': unknown command '%s' (install, build, test, "
+					"lint, start)",
+					r->id, key ? key : "?");
+		size_t count = value->kind == YAML_SEQUENCE ? value->count : 1;
+		if (!count)
+			return yaml_err(ps->e, ps->file, value, "rule '%s': %s has no command",
+					r->id, key);
+		r->commands[kind] = xcalloc(count, sizeof(struct command_alternative));
+		r->command_counts[kind] = count;
+		for (size_t j = 0; j < count; j++) {
+			const struct yaml_node *item =
+				value->kind == YAML_SEQUENCE ? value->items[j] : value;
+			struct command_alternative *alt = &r->commands[kind][j];
+			if (item->kind == YAML_SEQUENCE ||
+			    (value->kind != YAML_SEQUENCE && item->kind == YAML_MAPPING))
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': %s must be a command or a list of "
+						"{run, when_file | when_dependency}",
+						r->id, key);
+			if (parse_alternative(ps, r, item, alt) < 0)
+				return -1;
+			if (j + 1 < count && !alt->when_file && !alt->when_dependency)
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': %s: only the last command may be "
+						"unconditional",
+						r->id, key);
+		}
+	}
+	return 0;
+}
+
+static int parse_vars(struct parser *ps, struct rule *r, const struct yaml_node *node)
+{
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node, "rule '%s': vars must be a mapping",
+				r->id);
+	r->vars = map_new();
+	for (size_t i = 0; i < node->count; i++) {
+		const char *key = yaml_str(node->pairs[i].key);
+		const char *value = yaml_str(node->pairs[i].value);
+		if (!key || !NAME_IN(key, known_placeholders) || !value)
+			return yaml_err(ps->e, ps->file, node->pairs[i].key,
+					"rule '%s': vars maps a placeholder name (run, exec, ...) "
+					"to a string",
+					r->id);
+		map_put(r->vars, key, xstrdup(value));
+	}
+	return 0;
+}
+
+/* The scalar fields of a rule: id, name, kind and the small ones. */
+static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yaml_node *node)
+{
+	const char *text;
+	const struct yaml_node *field;
+	if (rule_string(ps, r, yaml_get(node, "name"), "name", &text) < 0)
+		return -1;
+	r->name = xstrdup(text);
+	field = yaml_get(node, "kind");
+	if (rule_string(ps, r, field, "kind", &text) < 0)
+		return -1;
+	if (parse_kind(text, &r->kind) < 0)
+		return yaml_err(ps->e, ps->file, field,
+				"rule '%s': unknown kind '%s' (framework, package_manager, "
+				"build_tool, test_framework, linter, ci, cd, container)",
+				r->id, text);
+	if ((field = yaml_get(node, "ecosystem"))) {
+		if (rule_string(ps, r, field, "ecosystem", &text) < 0)
+			return -1;
+		if (!NAME_IN(text, known_ecosystems))
+			return yaml_err(ps->e, ps->file, field, "rule '%s': unknown ecosystem '%s'",
+					r->id, text);
+		r->ecosystem = xstrdup(text);
+	}
+	if ((field = yaml_get(node, "language"))) {
+		if (rule_string(ps, r, field, "language", &text) < 0)
+			return -1;
+		if (!valid_id(text))
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': language must be a lowercase id", r->id);
+		r->language = xstrdup(text);
+	}
+	if ((field = yaml_get(node, "scope"))) {
+		text = yaml_str(field);
+		if (!str_eq(text, "project") && !str_eq(text, "repository"))
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': scope must be project or repository", r->id);
+		r->repository = str_eq(text, "repository");
+		if (r->repository && r->kind != FINDING_CI && r->kind != FINDING_CD &&
+		    r->kind != FINDING_CONTAINER)
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': only ci, cd and container rules may have "
+					"repository scope",
+					r->id);
+	}
+	if ((field = yaml_get(node, "report"))) {
+		text = yaml_str(field);
+		if (!r->repository || (!str_eq(text, "each") && !str_eq(text, "first")))
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': report (each or first) is for repository-scope "
+					"rules",
+					r->id);
+		r->report_first = str_eq(text, "first");
+	}
+	if ((field = yaml_get(node, "inherit"))) {
+		if (yaml_bool(field, ps->file, &r->inherit, ps->e) < 0)
+			return err_prefix(ps->e, "rule '%s'", r->id);
+		if (r->repository && r->inherit)
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': inherit is for project-scope rules", r->id);
+	}
+	if ((field = yaml_get(node, "port"))) {
+		long long port;
+		if (yaml_int(field, ps->file, &port, NULL) < 0 || port < 1 || port > 65535)
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': port must be a number from 1 to 65535", r->id);
+		r->port = (int)port;
+	}
+	if ((field = yaml_get(node, "also"))) {
+		size_t count;
+		if (rule_string_list(ps, r, field, "also", &count) < 0)
+			return -1;
+		for (size_t i = 0; i < count; i++) {
+			enum finding_kind kind;
+			const struct yaml_node *item = list_item(field, i);
+			if (parse_kind(yaml_str(item), &kind) < 0 || kind == r->kind)
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': also lists other kinds, not '%s'", r->id,
+						yaml_str(item));
+			r->also_kinds |= 1u << kind;
+		}
+	}
+	return 0;
+}
+
+static int parse_rule(struct parser *ps, const struct yaml_node *node)
+{
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node, "each rule must be a mapping");
+	const struct yaml_node *id_node = yaml_get(node, "id");
+	const char *id = yaml_str(id_node);
+	if (!id || !valid_id(id))
+		return yaml_err(ps->e, ps->file, id_node ? id_node : node,
+				"rule needs an 'id' of lowercase letters, digits and . _ + -");
+	const struct rule *other = map_get(ps->set->by_id, id);
+	if (other)
+		return yaml_err(ps->e, ps->file, id_node, "rule '%s' is defined twice (first at line %d)",
+				id, other->line);
+
+	struct rule *r = xcalloc(1, sizeof(*r));
+	r->id = xstrdup(id);
+	r->line = node->line;
+	r->index = ps->set->rules.len;
+	vec_push(&ps->set->rules, r);
+	map_put(ps->set->by_id, r->id, r);
+
+	for (size_t i = 0; i < node->count; i++) {
+		const char *key = yaml_str(node->pairs[i].key);
+		if (!key || !NAME_IN(key, rule_keys))
+			return yaml_err(ps->e, ps->file, node->pairs[i].key,
+					"rule '%s': unknown key '%s'", id, key ? key : "?");
+	}
+	if (parse_rule_fields(ps, r, node) < 0)
+		return -1;
+
+	const struct yaml_node *signals = yaml_get(node, "signals");
+	if (!signals || signals->kind != YAML_SEQUENCE || !signals->count)
+		return yaml_err(ps->e, ps->file, signals ? signals : node,
+				"rule '%s': needs a non-empty list of signals", id);
+	for (size_t i = 0; i < signals->count; i++)
+		if (parse_signal(ps, r, signals->items[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < r->signals.len; i++) {
+		struct rule_signal *s = r->signals.items[i];
+		for (size_t j = 0; j < s->globs.len; j++) {
+			const struct yaml_node *list =
+				yaml_get(signals->items[i], s->type == SIGNAL_FILE ? "file" : "in");
+			const struct yaml_node *item =
+				list && list->kind == YAML_SEQUENCE ? list->items[j] : list;
+			index_glob(ps->set, s, s->globs.items[j],
+				   item ? yaml_str(item) : "package.json");
+		}
+	}
+	const struct yaml_node *field;
+	if ((field = yaml_get(node, "commands")) && parse_commands(ps, r, field) < 0)
+		return -1;
+	if ((field = yaml_get(node, "vars")) && parse_vars(ps, r, field) < 0)
+		return -1;
+	r->relation_nodes[0] = yaml_get(node, "implies");
+	r->relation_nodes[1] = yaml_get(node, "excludes");
+	r->relation_nodes[2] = yaml_get(node, "overrides");
+	return 0;
+}
+
+/* Turns implies/excludes/overrides ids into rules, once every rule is known. */
+static int resolve_relations(struct parser *ps, struct rule *r)
+{
+	static const char *const names[] = { "implies", "excludes", "overrides" };
+	struct vec *lists[] = { &r->implies, &r->excludes, &r->overrides };
+	for (int k = 0; k < 3; k++) {
+		const struct yaml_node *node = r->relation_nodes[k];
+		size_t count;
+		if (!node)
+			continue;
+		if (rule_string_list(ps, r, node, names[k], &count) < 0)
+			return -1;
+		for (size_t i = 0; i < count; i++) {
+			const struct yaml_node *item = list_item(node, i);
+			const char *id = yaml_str(item);
+			struct rule *target = map_get(ps->set->by_id, id);
+			if (!target)
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': %s names unknown rule '%s'", r->id,
+						names[k], id);
+			if (target == r)
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': %s names itself", r->id, names[k]);
+			if (k == 0 && (r->repository || target->repository))
+				return yaml_err(ps->e, ps->file, item,
+						"rule '%s': implies is for project-scope rules", r->id);
+			vec_push(lists[k], target);
+		}
+	}
+	return 0;
+}
+
+/* Depth-first post-order over implies; a rule met again while open is a cycle. */
+static int order_visit(struct parser *ps, struct rule *r, unsigned char *state,
+		       struct vec *post)
+{
+	if (state[r->index] == 2)
+		return 0;
+	if (state[r->index] == 1)
+		return yaml_err(ps->e, ps->file, r->relation_nodes[0],
+				"rule '%s': implies forms a cycle", r->id);
+	state[r->index] = 1;
+	for (size_t i = 0; i < r->implies.len; i++)
+		if (order_visit(ps, r->implies.items[i], state, post) < 0)
+			return -1;
+	state[r->index] = 2;
+	vec_push(post, r);
+	return 0;
+}
+
+static int finish_rules(struct parser *ps)
+{
+	struct rule_set *set = ps->set;
+	for (size_t i = 0; i < set->rules.len; i++)
+		if (resolve_relations(ps, set->rules.items[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < set->rules.len; i++) {
+		struct rule *r = set->rules.items[i];
+		for (size_t j = 0; j < r->excludes.len; j++) {
+			const struct rule *other = r->excludes.items[j];
+			for (size_t k = 0; k < other->excludes.len; k++)
+				if (other->excludes.items[k] == r)
+					return yaml_err(ps->e, ps->file, r->relation_nodes[1],
+							"rule '%s': '%s' and '%s' exclude each "
+							"other; use overrides",
+							r->id, r->id, other->id);
+		}
+	}
+	unsigned char *state = xcalloc(set->rules.len + 1, 1);
+	struct vec post = VEC_INIT;
+	int rc = 0;
+	for (size_t i = 0; i < set->rules.len && rc == 0; i++)
+		if (!((struct rule *)set->rules.items[i])->repository)
+			rc = order_visit(ps, set->rules.items[i], state, &post);
+	for (size_t i = post.len; i-- > 0;)
+		vec_push(&set->order, post.items[i]);
+	vec_free(&post, NULL);
+	free(state);
+	return rc;
+}
+
+static int parse_top(struct parser *ps, const struct yaml_node *root)
+{
+	if (!root || root->kind != YAML_MAPPING)
+		return root ? yaml_err(ps->e, ps->file, root, "expected a mapping with 'rules'")
+			    : err_set(ps->e, "%s: empty file, expected a 'rules' list", ps->file);
+	for (size_t i = 0; i < root->count; i++) {
+		const char *key = yaml_str(root->pairs[i].key);
+		if (!str_eq(key, "rules") && !str_eq(key, "threshold"))
+			return yaml_err(ps->e, ps->file, root->pairs[i].key,
+					"unknown top-level key '%s' (rules, threshold)",
+					key ? key : "?");
+	}
+	const struct yaml_node *threshold = yaml_get(root, "threshold");
+	if (threshold) {
+		const char *text = yaml_str(threshold);
+		char *end = NULL;
+		ps->set->threshold = text ? strtod(text, &end) : NAN;
+		if (!text || end == text || *end ||
+		    !(ps->set->threshold > 0 && ps->set->threshold < 1))
+			return yaml_err(ps->e, ps->file, threshold,
+					"threshold must be a number in (0,1)");
+	}
+	const struct yaml_node *list = yaml_get(root, "rules");
+	if (!list || list->kind != YAML_SEQUENCE)
+		return yaml_err(ps->e, ps->file, list ? list : root, "expected a 'rules' list");
+	for (size_t i = 0; i < list->count; i++)
+		if (parse_rule(ps, list->items[i]) < 0)
+			return -1;
+	return finish_rules(ps);
+}
+
+int rules_parse(struct rule_set **out, const char *file, const char *data, size_t len,
+		struct err *e)
+{
+	struct yaml_doc *doc = NULL;
+	if (yaml_parse(&doc, file, data, len, e) < 0)
+		return -1;
+	struct rule_set *set = xcalloc(1, sizeof(*set));
+	set->by_id = map_new();
+	set->threshold = 0.3;
+	set->project_index.by_name = map_new();
+	set->project_index.by_ext = map_new();
+	set->repository_index.by_name = map_new();
+	set->repository_index.by_ext = map_new();
+	set->match_context = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(set->match_context, RULES_MATCH_LIMIT);
+
+	struct parser ps = { .set = set, .file = file, .e = e };
+	int rc = parse_top(&ps, doc->root);
+	yaml_doc_free(doc);
+	for (size_t i = 0; i < set->rules.len; i++)
+		memset(((struct rule *)set->rules.items[i])->relation_nodes, 0,
+		       sizeof(((struct rule *)0)->relation_nodes));
+	if (rc < 0) {
+		rules_free(set);
+		return -1;
+	}
+	*out = set;
+	return 0;
+}
+
+int rules_load(struct rule_set **out, struct err *e)
+{
+	struct buf data = BUF_INIT;
+	char *origin = NULL;
+	int rc = embed_read_config("detection-rules.yaml", &data, &origin, e);
+	if (rc == 0)
+		rc = rules_parse(out, origin, buf_cstr(&data), data.len, e);
+	free(origin);
+	buf_free(&data);
+	return rc;
+}
+
