@@ -1,7 +1,14 @@
 #include "intel/analyze.h"
 
+#include "intel/commands.h"
+#include "intel/envvars.h"
 #include "intel/languages.h"
+#include "intel/manifest.h"
+#include "intel/port.h"
 #include "intel/project.h"
+#include "intel/projects.h"
+#include "intel/rules.h"
+#include "intel/runtimes.h"
 #include "intel/scan.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -33,6 +40,7 @@ void analysis_free(struct analysis *analysis)
 	vec_free(&analysis->projects, analyze_free_project);
 	scan_free(analysis->scan);
 	language_table_free(analysis->languages);
+	rules_free(analysis->rules);
 	arena_free(analysis->arena);
 	free(analysis);
 }
@@ -83,33 +91,35 @@ static void analyze_languages(struct analysis *analysis, struct project *p)
 		}
 }
 
-/* Gives every file to the deepest project whose directory holds it. */
-static void analyze_assign_files(struct analysis *analysis)
+/*
+ * Runs the detectors in the order their inputs need: version files before
+ * manifests (the first runtime version recorded wins), manifests before
+ * rules (dependencies are signals), rules before port (framework default
+ * ports) and port before commands ({port}).
+ */
+static int analyze_projects(struct analysis *analysis, struct err *e)
 {
-	struct map *by_dir = map_new();
+	struct scan *scan = analysis->scan;
+	struct arena *arena = analysis->arena;
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
-		map_put(by_dir, p->dir, p);
+		analyze_languages(analysis, p);
+		if (runtimes_detect(p, scan, arena, e) < 0)
+			return -1;
+		manifest_read_project(p, scan, arena);
 	}
-	struct buf dir = BUF_INIT;
-	for (size_t i = 0; i < analysis->scan->files.len; i++) {
-		struct scan_file *f = analysis->scan->files.items[i];
-		buf_reset(&dir);
-		buf_adds(&dir, f->dir);
-		for (;;) {
-			struct project *p = map_get(by_dir, buf_cstr(&dir));
-			if (p) {
-				f->project = p;
-				break;
-			}
-			char *slash = strrchr(buf_cstr(&dir), '/');
-			if (!dir.len)
-				break;
-			buf_truncate(&dir, slash ? (size_t)(slash - dir.data) : 0);
-		}
+	projects_link_workspaces(analysis);
+	for (size_t i = 0; i < analysis->projects.len; i++)
+		rules_apply_project(analysis->rules, analysis->projects.items[i], scan, arena);
+	rules_apply_repository(analysis->rules, analysis->projects.items[0], scan, arena);
+	for (size_t i = 0; i < analysis->projects.len; i++) {
+		struct project *p = analysis->projects.items[i];
+		/* Pattern-file errors are already among the scan's warnings. */
+		envvars_detect(p, scan, arena);
+		port_detect(p, scan, arena);
+		commands_infer(p, scan, arena);
 	}
-	buf_free(&dir);
-	map_free(by_dir, NULL);
+	return 0;
 }
 
 int analyze_repository(struct analysis **out, const char *root,
@@ -119,10 +129,15 @@ int analyze_repository(struct analysis **out, const char *root,
 	struct analysis *analysis = xcalloc(1, sizeof(*analysis));
 	analysis->root = root;
 	analysis->arena = arena_new();
-	if (language_table_load(&analysis->languages, e) < 0)
+	if (language_table_load(&analysis->languages, e) < 0 ||
+	    rules_load(&analysis->rules, e) < 0)
 		goto fail;
 
-	struct progress *progress = options->progress ? progress_start("Analyzing") : NULL;
+	struct progress *progress = NULL;
+	if (options->progress) {
+		progress = progress_start("Analyzing");
+		progress_set_unit(progress, "files");
+	}
 	int rc = scan_tree(&analysis->scan, root, analysis->languages, progress, e);
 	if (progress)
 		progress_done(progress, NULL);
@@ -135,9 +150,9 @@ int analyze_repository(struct analysis **out, const char *root,
 	top->name = arena_strdup(analysis->arena, slash && slash[1] ? slash + 1 : root);
 	free(real);
 	vec_push(&analysis->projects, top);
-	analyze_assign_files(analysis);
-	for (size_t i = 0; i < analysis->projects.len; i++)
-		analyze_languages(analysis, analysis->projects.items[i]);
+	projects_discover(analysis);
+	if (analyze_projects(analysis, e) < 0)
+		goto fail;
 
 	analysis->elapsed_ms = analyze_now_ms() - start;
 	*out = analysis;

@@ -15,6 +15,7 @@
 struct arena;
 struct err;
 struct language_table;
+struct rule_set;
 struct scan;
 
 struct analysis {
@@ -22,6 +23,7 @@ struct analysis {
 	struct scan *scan;
 	struct vec projects; /* struct project *, by path; "." first */
 	struct language_table *languages;
+	struct rule_set *rules;
 	struct arena *arena; /* strings of projects and findings */
 	double elapsed_ms;
 };

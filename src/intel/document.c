@@ -1,6 +1,7 @@
 #include "intel/document.h"
 
 #include "intel/analyze.h"
+#include "intel/fingerprint.h"
 #include "intel/project.h"
 #include "intel/scan.h"
 #include "util/map.h"
@@ -188,19 +189,43 @@ json_t *document_render(const struct analysis *analysis)
 				    !document_any_finding(analysis, FINDING_CI), "cd",
 				    !document_any_finding(analysis, FINDING_CD), "container",
 				    !document_any_finding(analysis, FINDING_CONTAINER));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "schema",
-			 ANALYSIS_SCHEMA, "root", analysis->root, "projects", projects, "missing",
-			 missing, "warnings", warnings, "stats", "files",
-			 (json_int_t)analysis->scan->files.len, "bytes",
-			 (json_int_t)analysis->scan->bytes, "elapsed_ms",
-			 (json_int_t)llround(analysis->elapsed_ms));
+	json_t *document = json_pack(
+		"{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "schema", ANALYSIS_SCHEMA, "root",
+		analysis->root, "projects", projects, "missing", missing, "warnings", warnings,
+		"stats", "files", (json_int_t)analysis->scan->files.len, "bytes",
+		(json_int_t)analysis->scan->bytes, "elapsed_ms",
+		(json_int_t)llround(analysis->elapsed_ms));
+	/* Computed from the rendered facts, so it sees exactly what readers see. */
+	struct fingerprint *fingerprint = fingerprint_from_document(document);
+	json_object_set_new(document, "fingerprint", fingerprint_to_json(fingerprint));
+	fingerprint_free(fingerprint);
+	return document;
+}
+
+/* "a, b, c" of the strings in a list, or of each item's `key` member. */
+static void document_print_list(FILE *out, const char *label, const json_t *list, const char *key)
+{
+	if (!json_array_size(list))
+		return;
+	fprintf(out, "  %-12s", label);
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item)
+	{
+		const json_t *text = key ? json_object_get(item, key) : item;
+		fprintf(out, "%s%s", i ? ", " : "", json_string_value(text));
+		const char *path = json_string_value(json_object_get(item, "path"));
+		if (key && path)
+			fprintf(out, " (%s)", path);
+	}
+	fputc('\n', out);
 }
 
 static void document_print_languages(FILE *out, const json_t *languages)
 {
 	size_t i;
 	json_t *language;
-	fputs("  languages:  ", out);
+	fprintf(out, "  %-12s", "languages");
 	if (!json_array_size(languages))
 		fputs("none found", out);
 	json_array_foreach(languages, i, language)
@@ -216,6 +241,48 @@ static void document_print_languages(FILE *out, const json_t *languages)
 	fputc('\n', out);
 }
 
+static void document_print_project(FILE *out, const json_t *project)
+{
+	const char *primary = json_string_value(json_object_get(project, "primary_language"));
+	fprintf(out, "\nproject %s (%s)\n", json_string_value(json_object_get(project, "path")),
+		primary ? primary : "no language found");
+	document_print_languages(out, json_object_get(project, "languages"));
+	document_print_list(out, "frameworks", json_object_get(project, "frameworks"), "name");
+	document_print_list(out, "packages", json_object_get(project, "package_managers"), NULL);
+	document_print_list(out, "build", json_object_get(project, "build_tools"), NULL);
+	document_print_list(out, "tests", json_object_get(project, "test_frameworks"), NULL);
+	document_print_list(out, "linters", json_object_get(project, "linters"), NULL);
+
+	const char *key;
+	json_t *value;
+	const json_t *runtimes = json_object_get(project, "runtimes");
+	if (json_object_size(runtimes)) {
+		fprintf(out, "  %-12s", "runtimes");
+		const char *separator = "";
+		json_object_foreach((json_t *)runtimes, key, value)
+		{
+			fprintf(out, "%s%s %s", separator, key, json_string_value(value));
+			separator = ", ";
+		}
+		fputc('\n', out);
+	}
+	json_object_foreach(json_object_get(project, "commands"), key, value)
+	{
+		if (json_is_string(value))
+			fprintf(out, "  %-12s%s\n", key, json_string_value(value));
+	}
+	const json_t *port = json_object_get(project, "port");
+	if (json_is_integer(port))
+		fprintf(out, "  %-12s%lld (%s)\n", "port", (long long)json_integer_value(port),
+			json_string_value(json_object_get(project, "port_source")));
+	document_print_list(out, "env", json_object_get(project, "env"), "name");
+	const json_t *containers = json_object_get(project, "containers");
+	document_print_list(out, "dockerfiles", json_object_get(containers, "dockerfiles"), NULL);
+	document_print_list(out, "compose", json_object_get(containers, "compose"), NULL);
+	document_print_list(out, "ci", json_object_get(project, "ci"), "provider");
+	document_print_list(out, "cd", json_object_get(project, "cd"), "target");
+}
+
 void document_print_summary(FILE *out, const json_t *document)
 {
 	const json_t *stats = json_object_get(document, "stats");
@@ -227,13 +294,18 @@ void document_print_summary(FILE *out, const json_t *document)
 	size_t i;
 	json_t *project;
 	json_array_foreach(json_object_get(document, "projects"), i, project)
-	{
-		const char *primary = json_string_value(json_object_get(project, "primary_language"));
-		fprintf(out, "\nproject %s (%s)\n",
-			json_string_value(json_object_get(project, "path")),
-			primary ? primary : "no language found");
-		document_print_languages(out, json_object_get(project, "languages"));
-	}
+		document_print_project(out, project);
+
+	const json_t *missing = json_object_get(document, "missing");
+	const char *what[] = { "ci", "cd", "container" };
+	bool any = false;
+	for (size_t k = 0; k < 3; k++)
+		if (json_is_true(json_object_get(missing, what[k]))) {
+			fprintf(out, "%s%s", any ? ", " : "\nmissing: ", what[k]);
+			any = true;
+		}
+	if (any)
+		fputc('\n', out);
 	json_t *warning;
 	json_array_foreach(json_object_get(document, "warnings"), i, warning)
 	{

@@ -198,11 +198,12 @@ static bool source_key_known(const char *key, const char *const *known)
 }
 
 static int source_compile(struct source_pattern *pattern, const char *file,
-			  const struct yaml_node *node, bool caseless, struct err *e)
+			  const struct yaml_node *entry, bool caseless, struct err *e)
 {
+	const struct yaml_node *node = yaml_get(entry, "pattern");
 	const char *text = yaml_str(node);
 	if (!text || !*text)
-		return yaml_err(e, file, node ? node : NULL,
+		return yaml_err(e, file, node ? node : entry,
 				"pattern '%s': 'pattern' must be a non-empty string", pattern->id);
 	int code;
 	PCRE2_SIZE offset;
@@ -256,7 +257,7 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 	const struct yaml_node *node = yaml_get(entry, "caseless");
 	if (node && yaml_bool(node, file, &caseless, e) < 0)
 		return err_prefix(e, "pattern '%s'", id);
-	if (source_compile(pattern, file, yaml_get(entry, "pattern"), caseless, e) < 0)
+	if (source_compile(pattern, file, entry, caseless, e) < 0)
 		return -1;
 
 	const struct yaml_node *list = yaml_get(entry, "list");

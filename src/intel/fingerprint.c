@@ -1,6 +1,7 @@
 #include "intel/fingerprint.h"
 
 #include "intel/document.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/map.h"
@@ -57,20 +58,17 @@ static void fingerprint_put(struct map *features, const char *prefix, const char
 {
 	if (!id || !*id || !(weight > 0))
 		return;
-	size_t len = strlen(prefix) + 1 + strlen(id) + 1;
-	char *name = xmalloc(len);
-	memcpy(name, prefix, strlen(prefix));
-	name[strlen(prefix)] = ':';
-	memcpy(name + strlen(prefix) + 1, id, strlen(id) + 1);
-	double *old = map_get(features, name);
+	struct buf name = BUF_INIT;
+	buf_addf(&name, "%s:%s", prefix, id);
+	double *old = map_get(features, name.data);
 	if (!old) {
 		old = xmalloc(sizeof(*old));
 		*old = 0;
-		map_put(features, name, old);
+		map_put(features, name.data, old);
 	}
 	if (weight > *old)
 		*old = weight;
-	free(name);
+	buf_free(&name);
 }
 
 /* A list item's id: a string, or an object's name/id/provider/target/kind. */
@@ -100,10 +98,10 @@ static double fingerprint_item_evidence(const json_t *item)
 static void fingerprint_add_group(struct map *features, const struct fingerprint_group *g,
 				  const json_t *value)
 {
-	size_t i;
 	const char *key;
 	json_t *item;
 	if (json_is_array(value)) {
+		size_t i;
 		json_array_foreach(value, i, item)
 		{
 			fingerprint_put(features, g->prefix, fingerprint_item_id(item),

@@ -13,7 +13,11 @@
 #include "util/toml.h"
 #include "util/vec.h"
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 /*
@@ -260,6 +264,68 @@ json_t *manifest_parse_toml(struct manifest_ctx *ctx)
 		return NULL;
 	}
 	return root;
+}
+
+xmlDoc *manifest_parse_xml(struct manifest_ctx *ctx)
+{
+	if (ctx->len > (size_t)INT32_MAX)
+		return NULL;
+	xmlParserCtxt *parser = xmlNewParserCtxt();
+	if (!parser)
+		return NULL;
+	/* No DTD loading, no entity substitution, no network: the file is untrusted. */
+	xmlDoc *doc = xmlCtxtReadMemory(parser, ctx->data, (int)ctx->len, ctx->path, NULL,
+					XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc || !xmlDocGetRootElement(doc)) {
+		const xmlError *error = xmlCtxtGetLastError(parser);
+		struct buf message = BUF_INIT;
+		buf_adds(&message, error && error->message ? error->message : "not an XML document");
+		buf_rtrim(&message);
+		manifest_warn(ctx, "%s:%d:%d: invalid XML: %s", ctx->path,
+			      error && error->line > 0 ? error->line : 1,
+			      error && error->int2 > 0 ? error->int2 : 1, buf_cstr(&message));
+		buf_free(&message);
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	xmlFreeParserCtxt(parser);
+	return doc;
+}
+
+xmlNode *manifest_xml_child(xmlNode *node, const char *name)
+{
+	for (xmlNode *child = node ? node->children : NULL; child; child = child->next)
+		if (child->type == XML_ELEMENT_NODE && xmlStrEqual(child->name, BAD_CAST name))
+			return child;
+	return NULL;
+}
+
+const char *manifest_xml_text(struct manifest_ctx *ctx, xmlNode *node)
+{
+	if (!node)
+		return NULL;
+	xmlChar *content = xmlNodeGetContent(node);
+	if (!content)
+		return NULL;
+	struct buf text = BUF_INIT;
+	buf_adds(&text, (const char *)content);
+	xmlFree(content);
+	const char *trimmed = str_trim(text.data);
+	const char *out = *trimmed ? arena_strdup(ctx->arena, trimmed) : NULL;
+	buf_free(&text);
+	return out;
+}
+
+const char *manifest_xml_attr(struct manifest_ctx *ctx, xmlNode *node, const char *name)
+{
+	if (!node)
+		return NULL;
+	xmlChar *value = xmlGetProp(node, BAD_CAST name);
+	if (!value)
+		return NULL;
+	const char *out = arena_strdup(ctx->arena, (const char *)value);
+	xmlFree(value);
+	return out;
 }
 
 json_t *manifest_json_path(json_t *root, const char *path)

@@ -12,9 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "intel/project.h"
+
 struct arena;
 struct buf;
-struct project;
 struct scan;
 
 /* One manifest being read. */
@@ -46,6 +47,18 @@ void manifest_warn(struct manifest_ctx *ctx, const char *fmt, ...)
 json_t *manifest_parse_json(struct manifest_ctx *ctx, bool jsonc);
 /* TOML; NULL + warning on errors. */
 json_t *manifest_parse_toml(struct manifest_ctx *ctx);
+/*
+ * XML (libxml2, no network, no entity expansion); NULL + warning on errors.
+ * The caller frees the document with xmlFreeDoc.
+ */
+struct _xmlDoc *manifest_parse_xml(struct manifest_ctx *ctx);
+struct _xmlNode;
+/* The first child element called name (local name), or NULL. */
+struct _xmlNode *manifest_xml_child(struct _xmlNode *node, const char *name);
+/* The trimmed text of an element (arena), or NULL when node is NULL or empty. */
+const char *manifest_xml_text(struct manifest_ctx *ctx, struct _xmlNode *node);
+/* An attribute's value (arena), or NULL. */
+const char *manifest_xml_attr(struct manifest_ctx *ctx, struct _xmlNode *node, const char *name);
 /* Follows a dotted path of object keys ("tool.poetry.dependencies"). */
 json_t *manifest_json_path(json_t *root, const char *path);
 /* Text of a JSON string, else NULL. */

@@ -2,6 +2,7 @@
 
 #include "intel/envvars.h"
 #include "intel/project.h"
+#include "intel/rules.h"
 #include "intel/scan.h"
 #include "util/arena.h"
 #include "util/err.h"
@@ -73,13 +74,14 @@ int port_detect(struct project *p, struct scan *scan, struct arena *arena)
 			return 0;
 		}
 	}
+	port_from_findings(p, arena, rule_port);
 	return 0;
 }
 
 void port_from_findings(struct project *p, struct arena *arena,
-			int (*rule_port)(const struct rule *rule))
+			int (*port_of)(const struct rule *rule))
 {
-	if (p->port || !rule_port)
+	if (p->port || !port_of)
 		return;
 	const struct finding *best = NULL;
 	int best_port = 0;
@@ -87,7 +89,7 @@ void port_from_findings(struct project *p, struct arena *arena,
 		const struct finding *f = p->findings.items[i];
 		if (f->kind != FINDING_FRAMEWORK || !f->rule)
 			continue;
-		int port = rule_port(f->rule);
+		int port = port_of(f->rule);
 		if (port < 1 || port > 65535)
 			continue;
 		/* Ties go to the id first in byte order, so the answer never depends on rule order.

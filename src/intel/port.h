@@ -17,20 +17,23 @@ struct scan;
  * from the first tier of source-patterns.yaml (dockerfile, deploy, config,
  * code) that holds a port in 1..65535; within a tier the file nearest the
  * project's directory wins, then path order, then the earliest line. Reads
- * only p's own files, not vendored/generated ones nor tests. Leaves p->port
- * at 0 when nothing tells. Returns -1 only when the pattern file cannot be
- * loaded (the error goes to scan's warnings).
+ * only p's own files, not vendored/generated ones nor tests. When nothing
+ * tells, falls back to port_from_findings(p, arena, rule_port), so call it
+ * after rules_apply_project (findings carry their rule) and before the
+ * commands that expand {port}. Leaves p->port at 0 when nothing at all
+ * tells. Returns -1 only when the pattern file cannot be loaded (the error
+ * goes to scan's warnings).
  */
 int port_detect(struct project *p, struct scan *scan, struct arena *arena);
 
 /*
  * The fallback when port_detect found nothing: the default port of the most
  * confident framework finding whose rule names one, as "framework default
- * (<id>)". rule_port gives a rule's default port (0 = none); it is a
- * parameter so this module does not depend on the rule engine. Does nothing
- * when p->port is already set. Call after rules and port_detect.
+ * (<id>)". port_of gives a rule's default port (0 = none): rules.h's
+ * rule_port, or a stand-in in tests. Ties go to the smaller id. Does
+ * nothing when p->port is already set.
  */
 void port_from_findings(struct project *p, struct arena *arena,
-			int (*rule_port)(const struct rule *rule));
+			int (*port_of)(const struct rule *rule));
 
 #endif

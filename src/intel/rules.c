@@ -112,16 +112,15 @@ static void project_prefix(const struct project *p, struct buf *out)
 		buf_addf(out, "%s/", p->dir);
 }
 
-static bool project_has_file(const struct project *p, const struct scan *scan,
-			     const struct glob *g)
+static bool project_has_file(const struct project *p, const struct scan *scan, const struct glob *g)
 {
 	struct buf prefix = BUF_INIT;
 	project_prefix(p, &prefix);
 	bool found = false;
-	for (size_t i = project_first_file(scan, prefix.data); i < scan->files.len && !found;
+	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
 	     i++) {
 		const struct scan_file *f = scan->files.items[i];
-		if (!str_starts_with(f->path, prefix.data))
+		if (!str_starts_with(f->path, buf_cstr(&prefix)))
 			break;
 		found = f->project == p && glob_matches(g, f->path + prefix.len);
 	}
@@ -216,10 +215,8 @@ static json_t *apply_json(struct apply *a, const struct scan_file *f)
 	if (text && a->json_state == 0) {
 		struct err e = ERR_INIT;
 		/* An invalid manifest is the manifest reader's to report. */
-		a->json_state = json_read_string(&a->json, f->path, text, a->content.len, &e) ==
-						0
-					? 1
-					: -1;
+		a->json_state =
+			json_read_string(&a->json, f->path, text, a->content.len, &e) == 0 ? 1 : -1;
 	}
 	return a->json_state > 0 ? a->json : NULL;
 }
@@ -283,8 +280,7 @@ static bool apply_file_signal(struct apply *a, const struct rule_signal *s,
 			return false;
 		}
 		size_t line = 1;
-		for (const char *c = text; (c = memchr(c, '\n', offset - (size_t)(c - text)));
-		     c++)
+		for (const char *c = text; (c = memchr(c, '\n', offset - (size_t)(c - text))); c++)
 			line++;
 		if (s->describe)
 			buf_addf(&b, "%s:%zu: %s", f->path, line, s->describe);
@@ -324,6 +320,12 @@ static void index_candidates(const struct glob_index *index, const struct scan_f
 	lists[0] = map_get(index->by_name, f->name);
 	lists[1] = dot ? map_get(index->by_ext, dot) : NULL;
 	lists[2] = &index->general;
+}
+
+static bool name_may_match(const struct glob_ref *ref, const char *name)
+{
+	return (!ref->head || str_starts_with(name, ref->head)) &&
+	       (!ref->tail || str_ends_with(name, ref->tail));
 }
 
 static bool dependency_matches(const struct rule_signal *s, const struct dependency *d)
@@ -376,18 +378,20 @@ static bool apply_script_signal(struct apply *a, const struct rule_signal *s,
 	return false;
 }
 
-/* The workspace root that declares p as a member, nearest first, or NULL. */
+/*
+ * The nearest enclosing workspace root that declares p as a member, or
+ * NULL. Members are declared relative to the root (a glob such as "packages/<star>").
+ */
 static const struct project *workspace_root_of(const struct project *p)
 {
 	for (const struct project *q = p->parent; q; q = q->parent) {
-		if (!q->is_workspace_root)
+		size_t len = strlen(q->dir);
+		if (!q->is_workspace_root || (len && strncmp(p->dir, q->dir, len) != 0))
 			continue;
-		for (size_t i = 0; i < q->workspace_members.len; i++) {
-			const char *member = q->workspace_members.items[i];
-			if (str_eq(member, p->path) || str_eq(member, p->dir) ||
-			    glob_match(member, p->dir))
+		const char *rel = p->dir + len + (len && p->dir[len] == '/');
+		for (size_t i = 0; i < q->workspace_members.len; i++)
+			if (glob_match(q->workspace_members.items[i], rel))
 				return q;
-		}
 	}
 	return NULL;
 }
@@ -396,6 +400,7 @@ struct rule_score {
 	double miss; /* Π(1 - weight) over matched signals */
 	double best; /* the strongest signal's weight */
 	const char *evidence;
+	bool own; /* a signal of the rule itself held, not only an implication */
 	bool drop;
 };
 
@@ -431,9 +436,9 @@ static void add_kinds(const struct rule *r, struct project *p, struct arena *are
 			continue;
 		double confidence = 1 - score->miss;
 		if (!path) {
-			struct finding *f = project_add_finding(p, arena, (enum finding_kind)k,
-								r->id, r->name, confidence,
-								score->evidence);
+			struct finding *f =
+				project_add_finding(p, arena, (enum finding_kind)k, r->id, r->name,
+						    confidence, score->evidence);
 			if (!f->rule)
 				f->rule = r;
 			continue;
@@ -494,9 +499,9 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 	/* One pass over the project's files, trying only the globs their names can match. */
 	struct buf prefix = BUF_INIT;
 	project_prefix(p, &prefix);
-	for (size_t i = project_first_file(scan, prefix.data); i < scan->files.len; i++) {
+	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len; i++) {
 		const struct scan_file *f = scan->files.items[i];
-		if (!str_starts_with(f->path, prefix.data))
+		if (!str_starts_with(f->path, buf_cstr(&prefix)))
 			break;
 		if (f->project != p)
 			continue;
@@ -507,9 +512,10 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 			for (size_t j = 0; lists[l] && j < lists[l]->len; j++) {
 				const struct glob_ref *ref = lists[l]->items[j];
 				struct signal_hit *hit = &hits[ref->signal->index];
-				if (!hit->matched && glob_matches(ref->glob, rel))
-					hit->matched =
-						apply_file_signal(&a, ref->signal, f, &hit->evidence);
+				if (!hit->matched && name_may_match(ref, f->name) &&
+				    glob_matches(ref->glob, rel))
+					hit->matched = apply_file_signal(&a, ref->signal, f,
+									 &hit->evidence);
 			}
 	}
 	buf_free(&prefix);
@@ -524,8 +530,10 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 				hit->matched = apply_dependency_signal(s, p, &hit->evidence);
 			else if (s->type == SIGNAL_SCRIPT)
 				hit->matched = apply_script_signal(&a, s, p, &hit->evidence);
-			if (hit->matched)
+			if (hit->matched) {
 				score_add(&scores[i], s->weight, hit->evidence);
+				scores[i].own = true;
+			}
 		}
 		const struct finding *f =
 			r->inherit && workspace ? project_find(workspace, r->kind, r->id) : NULL;
@@ -535,7 +543,11 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 					       f->evidence ? f->evidence : r->id));
 	}
 
-	/* Implied rules come after the rules implying them, so chains add up. */
+	/*
+	 * Implied rules come after the rules implying them, so chains add up.
+	 * A rule's own evidence stays its evidence: "implied by" only explains
+	 * a finding nothing else proves.
+	 */
 	char **implied_evidence = xcalloc(rules->rules.len + 1, sizeof(char *));
 	for (size_t i = 0; i < rules->order.len; i++) {
 		const struct rule *r = rules->order.items[i];
@@ -545,6 +557,10 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 		for (size_t j = 0; j < r->implies.len; j++) {
 			const struct rule *target = r->implies.items[j];
 			struct rule_score *score = &scores[target->index];
+			if (score->own) {
+				score->miss *= 1 - confidence;
+				continue;
+			}
 			if (confidence > score->best) {
 				struct buf b = BUF_INIT;
 				buf_addf(&b, "implied by %s", r->name);
@@ -572,8 +588,8 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 	return 0;
 }
 
-int rules_apply_repository(const struct rule_set *rules, struct project *root,
-			   struct scan *scan, struct arena *arena)
+int rules_apply_repository(const struct rule_set *rules, struct project *root, struct scan *scan,
+			   struct arena *arena)
 {
 	struct apply a;
 	apply_init(&a, rules, scan);
@@ -581,7 +597,7 @@ int rules_apply_repository(const struct rule_set *rules, struct project *root,
 	struct rule_score *scores = xcalloc(nrules + 1, sizeof(*scores));
 	bool *touched = xcalloc(nrules + 1, sizeof(*touched));
 	bool *signal_seen = xcalloc(rules->signal_count + 1, sizeof(*signal_seen));
-	struct vec evidence = VEC_INIT;  /* char *: this file's, freed after it */
+	struct vec evidence = VEC_INIT;	    /* char *: this file's, freed after it */
 	struct vec touched_list = VEC_INIT; /* struct rule *: rules this file moved */
 	struct vec seen_list = VEC_INIT;    /* struct rule_signal * */
 
@@ -597,7 +613,8 @@ int rules_apply_repository(const struct rule_set *rules, struct project *root,
 				const struct glob_ref *ref = lists[l]->items[j];
 				const struct rule_signal *s = ref->signal;
 				char *text = NULL;
-				if (signal_seen[s->index] || !glob_matches(ref->glob, f->path) ||
+				if (signal_seen[s->index] || !name_may_match(ref, f->name) ||
+				    !glob_matches(ref->glob, f->path) ||
 				    !apply_file_signal(&a, s, f, &text))
 					continue;
 				signal_seen[s->index] = true;
@@ -623,7 +640,8 @@ int rules_apply_repository(const struct rule_set *rules, struct project *root,
 			}
 		}
 		for (size_t j = 0; j < seen_list.len; j++)
-			signal_seen[((const struct rule_signal *)seen_list.items[j])->index] = false;
+			signal_seen[((const struct rule_signal *)seen_list.items[j])->index] =
+				false;
 		seen_list.len = touched_list.len = 0;
 		vec_free(&evidence, free);
 	}

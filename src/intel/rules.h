@@ -49,8 +49,8 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
  * finding per (rule, path) to root, with finding->path set; rules marked
  * `report: first` add only the first path (in path order). Returns 0.
  */
-int rules_apply_repository(const struct rule_set *rules, struct project *root,
-			   struct scan *scan, struct arena *arena);
+int rules_apply_repository(const struct rule_set *rules, struct project *root, struct scan *scan,
+			   struct arena *arena);
 
 /* Rules of the set, in file order. */
 size_t rules_count(const struct rule_set *rules);

@@ -31,9 +31,9 @@ struct rule_signal {
 	struct rule *rule;
 	size_t index; /* in the set: the slot of per-apply state */
 	double weight;
-	struct vec globs;      /* struct glob *: file globs, or the `in` files */
-	struct vec names;      /* char *: dependency names */
-	struct vec name_globs; /* struct glob * (or NULL for a plain name), per name */
+	struct vec globs;	 /* struct glob *: file globs, or the `in` files */
+	struct vec names;	 /* char *: dependency names */
+	struct vec name_globs;	 /* struct glob * (or NULL for a plain name), per name */
 	struct vec script_names; /* struct glob *: the `in` scripts of a script signal */
 	enum dependency_dev dev;
 	const char *ecosystem; /* the signal's or the rule's; points into either */
@@ -75,10 +75,17 @@ struct rule {
 	const struct yaml_node *relation_nodes[3];
 };
 
-/* One glob of one signal, filed under the last path component it can match. */
+/*
+ * One glob of one signal, filed under the last path component it can match.
+ * head and tail are the literal start and end of that component ("Dockerfile."
+ * and "" for "Dockerfile.*"): a file name that lacks them is skipped without
+ * running the glob.
+ */
 struct glob_ref {
 	struct rule_signal *signal;
 	const struct glob *glob;
+	char *head;
+	char *tail;
 };
 
 struct glob_index {
@@ -98,6 +105,5 @@ struct rule_set {
 	struct vec refs; /* owns the glob_refs */
 	pcre2_match_context *match_context;
 };
-
 
 #endif

@@ -65,6 +65,14 @@ static void rule_free(void *item)
 	free(r);
 }
 
+static void glob_ref_free(void *item)
+{
+	struct glob_ref *ref = item;
+	free(ref->head);
+	free(ref->tail);
+	free(ref);
+}
+
 static void vec_item_free(void *item)
 {
 	struct vec *v = item;
@@ -88,7 +96,7 @@ void rules_free(struct rule_set *rules)
 	vec_free(&rules->order, NULL);
 	glob_index_free(&rules->project_index);
 	glob_index_free(&rules->repository_index);
-	vec_free(&rules->refs, free);
+	vec_free(&rules->refs, glob_ref_free);
 	pcre2_match_context_free(rules->match_context);
 	free(rules);
 }
@@ -100,19 +108,20 @@ struct parser {
 	struct rule_set *set;
 	const char *file;
 	struct err *e;
+	const struct yaml_node *rule_node; /* where a missing field is reported */
 };
 
-static const char *const known_ecosystems[] = { "npm",	 "pypi",      "cargo", "go",
-						"maven", "rubygems",  "packagist", "hex",
-						"nuget", "swift",     "pub",   "deno" };
+static const char *const known_ecosystems[] = { "npm",	 "pypi",     "cargo",	  "go",
+						"maven", "rubygems", "packagist", "hex",
+						"nuget", "swift",    "pub",	  "deno" };
 
-static const char *const known_placeholders[] = { "run",    "exec", "port", "module",
-						  "app",    "name", "main" };
+static const char *const known_placeholders[] = { "run", "exec", "port", "module",
+						  "app", "name", "main" };
 
-static const char *const rule_keys[] = { "id",	    "name",	 "kind",      "ecosystem",
-					 "language", "scope",	 "signals",   "implies",
-					 "excludes", "overrides", "port",      "commands",
-					 "vars",     "also",	 "inherit",   "report" };
+static const char *const rule_keys[] = { "id",	     "name",	  "kind",    "ecosystem",
+					 "language", "scope",	  "signals", "implies",
+					 "excludes", "overrides", "port",    "commands",
+					 "vars",     "also",	  "inherit", "report" };
 
 /* The keys a signal of each type may have besides its own and `weight`. */
 static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
@@ -159,8 +168,8 @@ static int rule_string(struct parser *ps, const struct rule *r, const struct yam
 {
 	const char *text = yaml_str(node);
 	if (!text || !*text || yaml_is_null(node))
-		return yaml_err(ps->e, ps->file, node, "rule '%s': %s must be a non-empty string",
-				r->id, field);
+		return yaml_err(ps->e, ps->file, node ? node : ps->rule_node,
+				"rule '%s': %s must be a non-empty string", r->id, field);
 	*out = text;
 	return 0;
 }
@@ -172,16 +181,16 @@ static const struct yaml_node *list_item(const struct yaml_node *node, size_t i)
 }
 
 /* Checks a field holds a string or a non-empty list of strings; *count gets their number. */
-static int rule_string_list(struct parser *ps, const struct rule *r,
-			    const struct yaml_node *node, const char *field, size_t *count)
+static int rule_string_list(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+			    const char *field, size_t *count)
 {
 	if (!node || (node->kind != YAML_SCALAR && (node->kind != YAML_SEQUENCE || !node->count)))
-		return yaml_err(ps->e, ps->file, node,
+		return yaml_err(ps->e, ps->file, node ? node : ps->rule_node,
 				"rule '%s': %s must be a string or a non-empty list of strings",
 				r->id, field);
 	*count = node->kind == YAML_SEQUENCE ? node->count : 1;
 	for (size_t i = 0; i < *count; i++) {
-		const char *text;
+		const char *text = NULL;
 		if (rule_string(ps, r, list_item(node, i), field, &text) < 0)
 			return -1;
 	}
@@ -220,14 +229,14 @@ static int compile_glob(struct parser *ps, const struct rule *r, const struct ya
 				"list each alternative",
 				r->id, text);
 	if (text[0] == '/' || str_starts_with(text, "./"))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': glob '%s' must be relative, without a leading '/' or './'",
-				r->id, text);
+		return yaml_err(
+			ps->e, ps->file, node,
+			"rule '%s': glob '%s' must be relative, without a leading '/' or './'",
+			r->id, text);
 	struct glob *g = glob_compile(text, flags);
 	if (!glob_is_valid(g)) {
 		glob_free(g);
-		return yaml_err(ps->e, ps->file, node, "rule '%s': invalid glob '%s'", r->id,
-				text);
+		return yaml_err(ps->e, ps->file, node, "rule '%s': invalid glob '%s'", r->id, text);
 	}
 	*out = g;
 	return 0;
@@ -236,11 +245,11 @@ static int compile_glob(struct parser *ps, const struct rule *r, const struct ya
 static int compile_globs(struct parser *ps, const struct rule *r, const struct yaml_node *node,
 			 const char *field, struct vec *out)
 {
-	size_t count;
+	size_t count = 0;
 	if (rule_string_list(ps, r, node, field, &count) < 0)
 		return -1;
 	for (size_t i = 0; i < count; i++) {
-		struct glob *g;
+		struct glob *g = NULL;
 		if (compile_glob(ps, r, list_item(node, i), 0, &g) < 0)
 			return -1;
 		vec_push(out, g);
@@ -271,8 +280,8 @@ static void index_glob(struct rule_set *set, struct rule_signal *s, const struct
 	ref->signal = s;
 	ref->glob = g;
 	vec_push(&set->refs, ref);
-	struct glob_index *index = s->rule->repository ? &set->repository_index
-						       : &set->project_index;
+	struct glob_index *index =
+		s->rule->repository ? &set->repository_index : &set->project_index;
 	const char *slash = strrchr(text, '/');
 	const char *last = slash ? slash + 1 : text;
 	if (!glob_has_wildcards(last)) {
@@ -283,6 +292,8 @@ static void index_glob(struct rule_set *set, struct rule_signal *s, const struct
 	for (const char *c = last; *c; c++)
 		if (strchr("*?[]\\", *c))
 			tail = c + 1;
+	ref->head = xstrndup(last, strcspn(last, "*?[\\"));
+	ref->tail = xstrdup(tail);
 	const char *dot = strrchr(tail, '.');
 	if (dot)
 		index_add(index->by_ext, dot, ref);
@@ -294,7 +305,7 @@ static int parse_dependency_signal(struct parser *ps, struct rule *r, struct rul
 				   const struct yaml_node *node)
 {
 	const struct yaml_node *list = yaml_get(node, "dependency");
-	size_t count;
+	size_t count = 0;
 	if (rule_string_list(ps, r, list, "dependency", &count) < 0)
 		return -1;
 	for (size_t i = 0; i < count; i++) {
@@ -319,7 +330,7 @@ static int parse_dependency_signal(struct parser *ps, struct rule *r, struct rul
 	}
 	const struct yaml_node *ecosystem = yaml_get(node, "ecosystem");
 	if (ecosystem) {
-		const char *text;
+		const char *text = NULL;
 		if (rule_string(ps, r, ecosystem, "ecosystem", &text) < 0)
 			return -1;
 		if (!NAME_IN(text, known_ecosystems))
@@ -355,16 +366,16 @@ static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_nod
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
 		if (!key || (strcmp(key, signal_type_names[type]) != 0 &&
-			     strcmp(key, "weight") != 0 &&
-			     !NAME_IN(key, signal_extra_keys[type])))
+			     strcmp(key, "weight") != 0 && !NAME_IN(key, signal_extra_keys[type])))
 			return yaml_err(ps->e, ps->file, node->pairs[i].key,
 					"rule '%s': unknown key '%s' in a %s signal", r->id,
 					key ? key : "?", signal_type_names[type]);
 	}
 	if (r->repository && (type == SIGNAL_DEPENDENCY || type == SIGNAL_SCRIPT))
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': a repository-scope rule sees files only, not %s signals",
-				r->id, signal_type_names[type]);
+		return yaml_err(
+			ps->e, ps->file, node,
+			"rule '%s': a repository-scope rule sees files only, not %s signals", r->id,
+			signal_type_names[type]);
 
 	struct rule_signal *s = xcalloc(1, sizeof(*s));
 	s->type = (enum signal_type)type;
@@ -387,8 +398,8 @@ static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_nod
 	const struct yaml_node *value = yaml_get(node, signal_type_names[type]);
 	const struct yaml_node *in = yaml_get(node, "in");
 	const struct yaml_node *describe = yaml_get(node, "describe");
-	const char *text;
-	size_t count;
+	const char *text = NULL;
+	size_t count = 0;
 	switch (s->type) {
 	case SIGNAL_FILE:
 		return compile_globs(ps, r, value, "file", &s->globs);
@@ -396,9 +407,10 @@ static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_nod
 		return parse_dependency_signal(ps, r, s, node);
 	case SIGNAL_CONTENT:
 		if (!in)
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': a content signal needs 'in' (the files to read)",
-					r->id);
+			return yaml_err(
+				ps->e, ps->file, node,
+				"rule '%s': a content signal needs 'in' (the files to read)",
+				r->id);
 		if (describe) {
 			if (rule_string(ps, r, describe, "describe", &text) < 0)
 				return -1;
@@ -442,8 +454,8 @@ static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_nod
 }
 
 /* "{name}" placeholders must be known; "${...}" is the shell's and stays. */
-static int check_placeholders(struct parser *ps, const struct rule *r,
-			      const struct yaml_node *node, const char *text)
+static int check_placeholders(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+			      const char *text)
 {
 	for (const char *c = text; (c = strchr(c, '{')); c++) {
 		if (c > text && c[-1] == '$')
@@ -451,13 +463,17 @@ static int check_placeholders(struct parser *ps, const struct rule *r,
 		size_t n = strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_");
 		if (!n || c[1 + n] != '}')
 			continue;
-		char name[32];
-		if (n >= sizeof(name) ||
-		    (memcpy(name, c + 1, n), name[n] = '\0', !NAME_IN(name, known_placeholders)))
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': unknown placeholder '{%.*s}' (known: run, exec, "
-					"port, module, app, name, main)",
-					r->id, (int)n, c + 1);
+		bool known = false;
+		for (size_t i = 0; i < sizeof(known_placeholders) / sizeof(*known_placeholders);
+		     i++)
+			known = known || (strlen(known_placeholders[i]) == n &&
+					  strncmp(known_placeholders[i], c + 1, n) == 0);
+		if (!known)
+			return yaml_err(
+				ps->e, ps->file, node,
+				"rule '%s': unknown placeholder '{%.*s}' (known: run, exec, "
+				"port, module, app, name, main)",
+				r->id, (int)n, c + 1);
 	}
 	return 0;
 }
@@ -482,11 +498,12 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 					r->id);
 		const struct yaml_node *file = yaml_get(node, "when_file");
 		const struct yaml_node *dep = yaml_get(node, "when_dependency");
-		const char *text;
+		const char *text = NULL;
 		if (file && dep)
-			return yaml_err(ps->e, ps->file, node,
-					"rule '%s': a command has one of when_file, when_dependency",
-					r->id);
+			return yaml_err(
+				ps->e, ps->file, node,
+				"rule '%s': a command has one of when_file, when_dependency",
+				r->id);
 		if (file) {
 			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
 			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
@@ -501,7 +518,7 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 	}
 	if (yaml_is_null(run))
 		return 0;
-	const char *text;
+	const char *text = NULL;
 	if (rule_string(ps, r, run, "a command", &text) < 0 ||
 	    check_placeholders(ps, r, run, text) < 0)
 		return -1;
@@ -559,8 +576,7 @@ static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_n
 static int parse_vars(struct parser *ps, struct rule *r, const struct yaml_node *node)
 {
 	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': vars must be a mapping",
-				r->id);
+		return yaml_err(ps->e, ps->file, node, "rule '%s': vars must be a mapping", r->id);
 	r->vars = map_new();
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
@@ -578,7 +594,7 @@ static int parse_vars(struct parser *ps, struct rule *r, const struct yaml_node 
 /* The scalar fields of a rule: id, name, kind and the small ones. */
 static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yaml_node *node)
 {
-	const char *text;
+	const char *text = NULL;
 	const struct yaml_node *field;
 	if (rule_string(ps, r, yaml_get(node, "name"), "name", &text) < 0)
 		return -1;
@@ -644,7 +660,7 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 		r->port = (int)port;
 	}
 	if ((field = yaml_get(node, "also"))) {
-		size_t count;
+		size_t count = 0;
 		if (rule_string_list(ps, r, field, "also", &count) < 0)
 			return -1;
 		for (size_t i = 0; i < count; i++) {
@@ -652,8 +668,8 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 			const struct yaml_node *item = list_item(field, i);
 			if (parse_kind(yaml_str(item), &kind) < 0 || kind == r->kind)
 				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': also lists other kinds, not '%s'", r->id,
-						yaml_str(item));
+						"rule '%s': also lists other kinds, not '%s'",
+						r->id, yaml_str(item));
 			r->also_kinds |= 1u << kind;
 		}
 	}
@@ -671,10 +687,11 @@ static int parse_rule(struct parser *ps, const struct yaml_node *node)
 				"rule needs an 'id' of lowercase letters, digits and . _ + -");
 	const struct rule *other = map_get(ps->set->by_id, id);
 	if (other)
-		return yaml_err(ps->e, ps->file, id_node, "rule '%s' is defined twice (first at line %d)",
-				id, other->line);
+		return yaml_err(ps->e, ps->file, id_node,
+				"rule '%s' is defined twice (first at line %d)", id, other->line);
 
 	struct rule *r = xcalloc(1, sizeof(*r));
+	ps->rule_node = node;
 	r->id = xstrdup(id);
 	r->line = node->line;
 	r->index = ps->set->rules.len;
@@ -726,7 +743,7 @@ static int resolve_relations(struct parser *ps, struct rule *r)
 	struct vec *lists[] = { &r->implies, &r->excludes, &r->overrides };
 	for (int k = 0; k < 3; k++) {
 		const struct yaml_node *node = r->relation_nodes[k];
-		size_t count;
+		size_t count = 0;
 		if (!node)
 			continue;
 		if (rule_string_list(ps, r, node, names[k], &count) < 0)
@@ -740,11 +757,12 @@ static int resolve_relations(struct parser *ps, struct rule *r)
 						"rule '%s': %s names unknown rule '%s'", r->id,
 						names[k], id);
 			if (target == r)
-				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': %s names itself", r->id, names[k]);
+				return yaml_err(ps->e, ps->file, item, "rule '%s': %s names itself",
+						r->id, names[k]);
 			if (k == 0 && (r->repository || target->repository))
 				return yaml_err(ps->e, ps->file, item,
-						"rule '%s': implies is for project-scope rules", r->id);
+						"rule '%s': implies is for project-scope rules",
+						r->id);
 			vec_push(lists[k], target);
 		}
 	}
@@ -752,8 +770,7 @@ static int resolve_relations(struct parser *ps, struct rule *r)
 }
 
 /* Depth-first post-order over implies; a rule met again while open is a cycle. */
-static int order_visit(struct parser *ps, struct rule *r, unsigned char *state,
-		       struct vec *post)
+static int order_visit(struct parser *ps, struct rule *r, unsigned char *state, struct vec *post)
 {
 	if (state[r->index] == 2)
 		return 0;
@@ -872,4 +889,3 @@ int rules_load(struct rule_set **out, struct err *e)
 	buf_free(&data);
 	return rc;
 }
-

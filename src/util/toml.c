@@ -20,7 +20,7 @@
  */
 enum {
 	FLAG_EXPLICIT = 1, /* named by a [header] or is a [[header]] array: closed */
-	FLAG_DOTTED = 2,   /* created or extended by dotted keys in `section` */
+	FLAG_DOTTED = 2,   /* created or extended by dotted keys: closed to headers */
 	FLAG_FROZEN = 4,   /* inline table or static array: complete as written */
 	FLAG_TABLES = 8,   /* array of tables that [[header]] may append to */
 };
@@ -28,7 +28,6 @@ enum {
 struct node_flags {
 	const json_t *node;
 	unsigned flags;
-	unsigned section;
 };
 
 struct flag_table {
@@ -57,7 +56,6 @@ struct parser {
 	size_t pos;
 	struct err *e;
 	struct flag_table flags;
-	unsigned last_section;
 	struct buf scratch;
 };
 
@@ -109,20 +107,15 @@ static struct node_flags *flags_find(struct flag_table *t, const json_t *node, b
 	}
 }
 
-static unsigned flags_of(struct parser *p, const json_t *node, unsigned *section)
+static unsigned flags_of(struct parser *p, const json_t *node)
 {
 	struct node_flags *slot = flags_find(&p->flags, node, false);
-	if (section)
-		*section = slot ? slot->section : 0;
 	return slot ? slot->flags : 0;
 }
 
-static void flags_add(struct parser *p, const json_t *node, unsigned flags, unsigned section)
+static void flags_add(struct parser *p, const json_t *node, unsigned flags)
 {
-	struct node_flags *slot = flags_find(&p->flags, node, true);
-	slot->flags |= flags;
-	if (flags & FLAG_DOTTED)
-		slot->section = section;
+	flags_find(&p->flags, node, true)->flags |= flags;
 }
 
 static int fail_at(struct parser *p, size_t pos, const char *fmt, ...)
@@ -629,9 +622,8 @@ static int parse_number(struct parser *p, size_t start, size_t n, json_t **out)
 				buf_addch(&p->scratch, tok[k]);
 		double v = c_locale ? strtod_l(p->scratch.data, NULL, c_locale)
 				    : strtod(p->scratch.data, NULL);
-		if (!isfinite(v))
-			return fail_at(p, start, "float '%.*s' is out of range", shown, tok);
-		*out = checked(json_real(v));
+		/* Too large rounds to infinity, as IEEE 754 and other parsers do. */
+		*out = checked(isfinite(v) ? json_real(v) : json_string(negative ? "-inf" : "inf"));
 		return 0;
 	}
 	uint64_t value = 0, limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -692,7 +684,7 @@ static int parse_bare_value(struct parser *p, json_t **out)
 }
 
 static int parse_value(struct parser *p, json_t **out, unsigned depth);
-static int parse_keyval(struct parser *p, json_t *table, unsigned depth, unsigned section);
+static int parse_keyval(struct parser *p, json_t *table, unsigned depth);
 
 static int parse_array(struct parser *p, json_t **out, unsigned depth)
 {
@@ -737,12 +729,10 @@ static int parse_inline_table(struct parser *p, json_t **out, unsigned depth)
 {
 	p->pos++;
 	json_t *table = checked(json_object());
-	/* Its own section: dotted keys inside may share tables with each other. */
-	unsigned section = ++p->last_section;
 	skip_ws(p);
 	if (peek(p) != '}') {
 		for (;;) {
-			if (parse_keyval(p, table, depth, section) < 0)
+			if (parse_keyval(p, table, depth) < 0)
 				goto fail;
 			skip_ws(p);
 			if (peek(p) == '}')
@@ -788,11 +778,12 @@ static int parse_value(struct parser *p, json_t **out, unsigned depth)
 
 /*
  * Walks the dotted prefix of a key = value line, creating tables as needed.
- * Tables named by headers, inline tables and tables that dotted keys built
- * in another section are all closed to it.
+ * Inline tables and tables named by headers are closed to it. A table that
+ * dotted keys built cannot be reached from another section's keys, since
+ * each table is the current table of at most one section and headers cannot
+ * name such tables, so that needs no check here.
  */
-static int walk_dotted(struct parser *p, const struct key *k, json_t **node, unsigned *depth,
-		       unsigned section)
+static int walk_dotted(struct parser *p, const struct key *k, json_t **node, unsigned *depth)
 {
 	for (size_t i = 0; i + 1 < k->count; i++) {
 		const struct key_part *part = &k->parts[i];
@@ -803,30 +794,27 @@ static int walk_dotted(struct parser *p, const struct key *k, json_t **node, uns
 					       TOML_MAX_DEPTH);
 			child = checked(json_object());
 			json_object_setn_new_nocheck(*node, part->text, part->len, child);
-			flags_add(p, child, FLAG_DOTTED, section);
 		} else {
-			unsigned made_in;
-			unsigned flags = flags_of(p, child, &made_in);
+			unsigned flags = flags_of(p, child);
 			if (!json_is_object(child))
 				return fail_at(p, part->pos, "key '%s' is already %s",
 					       key_text(p, k, i + 1), type_name(child));
 			if (flags & FLAG_FROZEN)
 				return fail_at(p, part->pos, "cannot add keys to inline table '%s'",
 					       key_text(p, k, i + 1));
-			if ((flags & FLAG_EXPLICIT) ||
-			    ((flags & FLAG_DOTTED) && made_in != section))
+			if (flags & FLAG_EXPLICIT)
 				return fail_at(p, part->pos,
 					       "cannot add keys to table '%s' defined elsewhere",
 					       key_text(p, k, i + 1));
-			flags_add(p, child, FLAG_DOTTED, section);
 		}
+		flags_add(p, child, FLAG_DOTTED);
 		*node = child;
 		++*depth;
 	}
 	return 0;
 }
 
-static int parse_keyval(struct parser *p, json_t *table, unsigned depth, unsigned section)
+static int parse_keyval(struct parser *p, json_t *table, unsigned depth)
 {
 	struct key k = { 0 };
 	size_t start = p->pos;
@@ -842,7 +830,7 @@ static int parse_keyval(struct parser *p, json_t *table, unsigned depth, unsigne
 	p->pos++;
 	skip_ws(p);
 	json_t *node = table;
-	if (walk_dotted(p, &k, &node, &depth, section) < 0)
+	if (walk_dotted(p, &k, &node, &depth) < 0)
 		goto fail;
 	const struct key_part *last = &k.parts[k.count - 1];
 	if (json_object_getn(node, last->text, last->len)) {
@@ -853,7 +841,7 @@ static int parse_keyval(struct parser *p, json_t *table, unsigned depth, unsigne
 		goto fail;
 	/* Only keys can reach into a value, so nodes inside it need no flags. */
 	if (json_is_object(value) || json_is_array(value))
-		flags_add(p, value, FLAG_FROZEN, 0);
+		flags_add(p, value, FLAG_FROZEN);
 	json_object_setn_new_nocheck(node, last->text, last->len, value);
 	key_free(&k);
 	return 0;
@@ -895,9 +883,9 @@ static int parse_header(struct parser *p, json_t *root, json_t **table, unsigned
 			json_object_setn_new_nocheck(node, part->text, part->len, child);
 			if (last)
 				flags_add(p, child,
-					  array ? FLAG_EXPLICIT | FLAG_TABLES : FLAG_EXPLICIT, 0);
+					  array ? FLAG_EXPLICIT | FLAG_TABLES : FLAG_EXPLICIT);
 		} else {
-			unsigned flags = flags_of(p, child, NULL);
+			unsigned flags = flags_of(p, child);
 			name = key_text(p, &k, i + 1);
 			if (flags & FLAG_FROZEN) {
 				fail_at(p, start, "cannot extend %s '%s', defined inline",
@@ -923,7 +911,7 @@ static int parse_header(struct parser *p, json_t *root, json_t **table, unsigned
 				goto fail;
 			}
 			if (last && !array)
-				flags_add(p, child, FLAG_EXPLICIT, 0);
+				flags_add(p, child, FLAG_EXPLICIT);
 		}
 		level++;
 		if (json_is_array(child)) {
@@ -947,7 +935,7 @@ fail:
 static int parse_document(struct parser *p, json_t *root)
 {
 	json_t *table = root;
-	unsigned depth = 0, section = 0;
+	unsigned depth = 0;
 	if (looking_at(p, "\xEF\xBB\xBF"))
 		p->pos += 3;
 	for (;;) {
@@ -959,10 +947,9 @@ static int parse_document(struct parser *p, json_t *root)
 		if (c == '[') {
 			if (parse_header(p, root, &table, &depth) < 0)
 				return -1;
-			section = ++p->last_section;
 			after = "table header";
 		} else if (c != '#' && c != '\n' && c != '\r') {
-			if (parse_keyval(p, table, depth, section) < 0)
+			if (parse_keyval(p, table, depth) < 0)
 				return -1;
 			after = "value";
 		}

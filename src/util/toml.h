@@ -12,7 +12,7 @@
 struct err;
 
 /* Files larger than this are refused by toml_load_file. */
-#define TOML_MAX_FILE_SIZE (8u * 1024u * 1024u)
+#define TOML_MAX_FILE_SIZE ((size_t)8 * 1024 * 1024)
 /* Deepest nesting of tables and arrays accepted (keeps the tree sane). */
 #define TOML_MAX_DEPTH 128
 
@@ -21,7 +21,8 @@ struct err;
  * Tables become objects in document order, arrays become arrays, strings,
  * integers, floats and booleans become their JSON counterparts. JSON cannot
  * hold every TOML value, so:
- *   - inf and nan become the strings "inf", "-inf" and "nan";
+ *   - inf and nan become the strings "inf", "-inf" and "nan" (as do
+ *     floats too large for a double, which round to infinity);
  *   - offset/local date-times, dates and times stay strings, exactly as
  *     written (e.g. "1979-05-27T07:32:00Z").
  * Errors read "<file>:<line>:<column>: <problem>"; file may be NULL.

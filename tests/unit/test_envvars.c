@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SOURCES AMPEL_SOURCE_ROOT "/tests/fixtures/sources/"
 
@@ -225,6 +226,62 @@ static void test_projects_separate(void **state)
 	fixture_close(&f);
 }
 
+static void write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/%s", dir, name);
+	FILE *f = fopen(path.data, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+	buf_free(&path);
+}
+
+/* Binary files and files over the size bound are skipped, never a crash. */
+static void test_hostile_files_skipped(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ampel-envvars-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	static const char binary[] = "\x7f"
+				     "ELF\0\0process.env.BINARY_VAR\n";
+	write_file(dir, "bin.js", binary, sizeof(binary) - 1);
+	size_t big_len = SOURCE_SCAN_MAX_FILE_BYTES + 100;
+	char *big = malloc(big_len);
+	memset(big, ' ', big_len);
+	memcpy(big + big_len - 25, "process.env.BIG_VAR;\n", 21);
+	write_file(dir, "big.js", big, big_len);
+	free(big);
+	const char ok[] = "process.env.OK_VAR;\n";
+	write_file(dir, "ok.js", ok, sizeof(ok) - 1);
+
+	struct err e = ERR_INIT;
+	struct language_table *languages = NULL;
+	struct scan *scan = NULL;
+	assert_int_equal(language_table_load(&languages, &e), 0);
+	assert_int_equal(scan_tree(&scan, dir, languages, NULL, &e), 0);
+	struct arena *arena = arena_new();
+	struct project *p = project_new(arena, "");
+	for (size_t i = 0; i < scan->files.len; i++)
+		((struct scan_file *)scan->files.items[i])->project = p;
+	assert_int_equal(envvars_detect(p, scan, arena), 0);
+	char *got = env_list(p);
+	assert_string_equal(got, "OK_VAR@ok.js:1\n");
+	free(got);
+	project_free(p);
+	arena_free(arena);
+	scan_free(scan);
+	language_table_free(languages);
+	const char *names[] = { "bin.js", "big.js", "ok.js" };
+	for (size_t i = 0; i < 3; i++) {
+		struct buf path = BUF_INIT;
+		buf_addf(&path, "%s/%s", dir, names[i]);
+		unlink(path.data);
+		buf_free(&path);
+	}
+	rmdir(dir);
+}
+
 static void test_name_validity(void **state)
 {
 	(void)state;
@@ -295,6 +352,11 @@ static void test_parse_errors(void **state)
 		"env:\n  patterns: []\nport:\n  patterns:\n    - id: p\n      files: [fly.toml]\n  "
 		"    pattern: '(\\d+)'\n      tier: best\n",
 		"sp.yaml:8:13: pattern 'p': tier must be dockerfile, deploy, config or code");
+	assert_parse_error(HEAD "    - id: nopat\n      languages: [go]\n" PORT_OK,
+			   "sp.yaml:3:7: pattern 'nopat': 'pattern' must be a non-empty string");
+	assert_parse_error(HEAD
+			   "    - id: a\n      files: ['[oops']\n      pattern: '(x)'\n" PORT_OK,
+			   "sp.yaml:4:15: pattern 'a': files (globs): '[oops' is invalid");
 	assert_parse_error("env:\n  patterns: []\n", "'env' and 'port' must both be mappings");
 	assert_parse_error("", "sp.yaml: empty file");
 }
@@ -330,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_elixir),
 		cmocka_unit_test(test_csharp),
 		cmocka_unit_test(test_projects_separate),
+		cmocka_unit_test(test_hostile_files_skipped),
 		cmocka_unit_test(test_name_validity),
 		cmocka_unit_test(test_shared_patterns_load),
 		cmocka_unit_test(test_parse_errors),

@@ -7,6 +7,7 @@
 #include "intel/languages.h"
 #include "intel/port.h"
 #include "intel/project.h"
+#include "intel/rules.h"
 #include "intel/scan.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -168,14 +169,53 @@ static void test_framework_default(void **state)
 	(void)state;
 	struct fixture f;
 	fixture_open(&f, "port-none", NULL);
+	/* findings come after port_detect: its own fallback would call the real rule_port */
+	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
+	assert_int_equal(f.p->port, 0);
 	add_framework(f.p, f.arena, "react", 0.95, &fake_rule_none);
 	add_framework(f.p, f.arena, "nextjs", 0.9, &fake_rule_next);
 	add_framework(f.p, f.arena, "django", 0.5, &fake_rule_django);
-	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
 	port_from_findings(f.p, f.arena, fake_rule_port);
 	assert_int_equal(f.p->port, 3000);
 	assert_string_equal(f.p->port_source, "framework default (nextjs)");
 	fixture_close(&f);
+}
+
+/* Equal confidences: the smaller id wins, whatever order the rules ran in. */
+static void test_framework_default_tie(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_open(&f, "port-none", NULL);
+	add_framework(f.p, f.arena, "remix", 0.8, &fake_rule_django);
+	add_framework(f.p, f.arena, "nextjs", 0.8, &fake_rule_next);
+	port_from_findings(f.p, f.arena, fake_rule_port);
+	assert_int_equal(f.p->port, 3000);
+	assert_string_equal(f.p->port_source, "framework default (nextjs)");
+	fixture_close(&f);
+}
+
+/* With the real rule engine: port_detect falls back to the rule's `port:`. */
+static void test_real_rule_default(void **state)
+{
+	(void)state;
+	struct rule_set *rules = NULL;
+	struct err e = ERR_INIT;
+	if (rules_load(&rules, &e) < 0)
+		fail_msg("rules: %s", e.msg);
+	const struct rule *next = rules_find(rules, "nextjs");
+	assert_non_null(next);
+	assert_true(rule_port(next) > 0);
+	struct fixture f;
+	fixture_open(&f, "port-none", NULL);
+	struct finding *finding = project_add_finding(f.p, f.arena, FINDING_FRAMEWORK, "nextjs",
+						      "Next.js", 0.9, "test");
+	finding->rule = next;
+	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
+	assert_int_equal(f.p->port, rule_port(next));
+	assert_string_equal(f.p->port_source, "framework default (nextjs)");
+	fixture_close(&f);
+	rules_free(rules);
 }
 
 /* Code beats the framework default. */
@@ -184,8 +224,8 @@ static void test_code_beats_default(void **state)
 	(void)state;
 	struct fixture f;
 	fixture_open(&f, "port-out-of-range", NULL);
-	add_framework(f.p, f.arena, "nextjs", 0.9, &fake_rule_next);
 	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
+	add_framework(f.p, f.arena, "nextjs", 0.9, &fake_rule_next);
 	port_from_findings(f.p, f.arena, fake_rule_port);
 	assert_int_equal(f.p->port, 4000);
 	assert_string_equal(f.p->port_source, "src/index.js:2");
@@ -205,6 +245,8 @@ int main(void)
 		cmocka_unit_test(test_nothing_tells),
 		cmocka_unit_test(test_projects_separate),
 		cmocka_unit_test(test_framework_default),
+		cmocka_unit_test(test_framework_default_tie),
+		cmocka_unit_test(test_real_rule_default),
 		cmocka_unit_test(test_code_beats_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,196 @@
+#include "intel/commands.h"
+
+#include "intel/project.h"
+#include "intel/rules.h"
+#include "intel/scan.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/map.h"
+#include "util/str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* npm's placeholder test script: running it only fails. */
+static bool commands_script_is_real(const char *script)
+{
+	return script && !str_blank(script) && !strstr(script, "no test specified");
+}
+
+/* The first file of the project among names (relative to the project), or NULL. */
+static const struct scan_file *commands_project_file(const struct project *p,
+						     const struct scan *scan, const char *name)
+{
+	struct buf path = BUF_INIT;
+	if (*p->dir)
+		buf_addf(&path, "%s/", p->dir);
+	buf_adds(&path, name);
+	const struct scan_file *f = scan_find(scan, path.data);
+	buf_free(&path);
+	return f;
+}
+
+/* The `web:` process of a Procfile, which is what Heroku-style hosts start. */
+static const char *commands_procfile_web(const struct project *p, struct scan *scan,
+					 struct arena *arena)
+{
+	const struct scan_file *procfile = commands_project_file(p, scan, "Procfile");
+	if (!procfile)
+		return NULL;
+	struct buf text = BUF_INIT;
+	const char *web = NULL;
+	if (scan_read(scan, procfile, &text, NULL) == 0) {
+		for (char *line = text.data, *next; line && !web; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (str_starts_with(line, "web:"))
+				web = arena_strdup(arena, str_trim(line + 4));
+		}
+	}
+	buf_free(&text);
+	return web && *web ? web : NULL;
+}
+
+/*
+ * {module}: the Python package holding wsgi.py (Django's project module);
+ * {app}: "module:variable" of the WSGI/ASGI application, from the usual
+ * entry files; {main}: the entry file of a Node or Ruby app.
+ */
+static void commands_guess_entry_points(const struct project *p, struct scan *scan,
+					struct arena *arena, struct map *vars)
+{
+	size_t prefix = *p->dir ? strlen(p->dir) + 1 : 0;
+	for (size_t i = 0; i < scan->files.len; i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (f->project != p || strcmp(f->name, "wsgi.py") != 0 || map_has(vars, "module"))
+			continue;
+		const char *dir = f->dir + (strlen(f->dir) >= prefix ? prefix : 0);
+		if (*dir && !strchr(dir, '/'))
+			map_put(vars, "module", arena_strdup(arena, dir));
+	}
+	static const char *const app_files[][2] = {
+		{ "main.py", "main:app" },     { "app.py", "app:app" },
+		{ "app/main.py", "app.main:app" }, { "src/main.py", "src.main:app" },
+		{ "server.py", "server:app" }, { "wsgi.py", "wsgi:app" },
+		{ "asgi.py", "asgi:app" },
+	};
+	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
+		if (commands_project_file(p, scan, app_files[i][0])) {
+			map_put(vars, "app", (void *)app_files[i][1]);
+			break;
+		}
+	static const char *const main_files[] = { "server.js", "index.js", "app.js",
+						  "main.js", "src/server.js", "src/index.js",
+						  "src/main.js", "app.rb", "config.ru" };
+	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
+		if (commands_project_file(p, scan, main_files[i])) {
+			map_put(vars, "main", (void *)main_files[i]);
+			break;
+		}
+}
+
+struct commands_context {
+	struct project *p;
+	struct scan *scan;
+	struct arena *arena;
+	struct map *vars;
+};
+
+/* The filled template, or NULL when the rule has none or a placeholder is unknown. */
+static const char *commands_from_rule(struct commands_context *c, const struct rule *rule,
+				      enum command_kind kind)
+{
+	if (!rule)
+		return NULL;
+	const char *template_text = rule_project_command(rule, kind, c->p, c->scan);
+	if (!template_text)
+		return NULL;
+	struct buf out = BUF_INIT;
+	const char *command = NULL;
+	if (rules_expand(template_text, c->vars, &out) == 0)
+		command = arena_strdup(c->arena, out.data);
+	buf_free(&out);
+	return command;
+}
+
+/* The most confident finding of kind whose rule has a command for what we want. */
+static const char *commands_from_findings(struct commands_context *c, enum finding_kind finding,
+					  enum command_kind kind)
+{
+	const char *best = NULL;
+	double best_confidence = 0;
+	for (size_t i = 0; i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
+		if (f->kind != finding || f->confidence <= best_confidence)
+			continue;
+		const char *command = commands_from_rule(c, f->rule, kind);
+		if (command) {
+			best = command;
+			best_confidence = f->confidence;
+		}
+	}
+	return best;
+}
+
+/* "{run} build" when the project has a real `build` script and a runner. */
+static const char *commands_from_script(struct commands_context *c, const char *script)
+{
+	if (!commands_script_is_real(map_get(c->p->scripts, script)) || !map_has(c->vars, "run"))
+		return NULL;
+	return arena_printf(c->arena, "%s %s", (const char *)map_get(c->vars, "run"), script);
+}
+
+static const char *commands_choose(struct commands_context *c, enum command_kind kind,
+				   const struct rule *package_manager)
+{
+	static const char *const script_names[COMMAND_KINDS] = { NULL, "build", "test", "lint",
+								 "start" };
+	/* Where to look, in order, after the project's own scripts. */
+	static const enum finding_kind order[COMMAND_KINDS][3] = {
+		[COMMAND_INSTALL] = { FINDING_PACKAGE_MANAGER, FINDING_PACKAGE_MANAGER,
+				      FINDING_PACKAGE_MANAGER },
+		[COMMAND_BUILD] = { FINDING_FRAMEWORK, FINDING_BUILD_TOOL, FINDING_PACKAGE_MANAGER },
+		[COMMAND_TEST] = { FINDING_TEST_FRAMEWORK, FINDING_FRAMEWORK,
+				   FINDING_PACKAGE_MANAGER },
+		[COMMAND_LINT] = { FINDING_LINTER, FINDING_LINTER, FINDING_LINTER },
+		[COMMAND_START] = { FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER,
+				    FINDING_BUILD_TOOL },
+	};
+	const char *command = NULL;
+	if (kind == COMMAND_INSTALL)
+		return commands_from_rule(c, package_manager, kind);
+	if (kind == COMMAND_START)
+		command = commands_procfile_web(c->p, c->scan, c->arena);
+	if (!command && script_names[kind])
+		command = commands_from_script(c, script_names[kind]);
+	for (int i = 0; i < 3 && !command; i++)
+		command = order[kind][i] == FINDING_PACKAGE_MANAGER
+				  ? commands_from_rule(c, package_manager, kind)
+				  : commands_from_findings(c, order[kind][i], kind);
+	return command;
+}
+
+void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
+{
+	const struct finding *pm = project_top(p, FINDING_PACKAGE_MANAGER);
+	const struct rule *package_manager = pm ? pm->rule : NULL;
+	struct commands_context c = { .p = p, .scan = scan, .arena = arena, .vars = map_new() };
+	if (package_manager) {
+		static const char *const names[] = { "run", "exec" };
+		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+			const char *value = rule_var(package_manager, names[i]);
+			if (value)
+				map_put(c.vars, names[i], (void *)value);
+		}
+	}
+	map_put(c.vars, "name", (void *)p->name);
+	if (p->port)
+		map_put(c.vars, "port", arena_printf(arena, "%d", p->port));
+	commands_guess_entry_points(p, scan, arena, c.vars);
+
+	for (int kind = 0; kind < COMMAND_KINDS; kind++)
+		p->commands[kind] = commands_choose(&c, kind, package_manager);
+	map_free(c.vars, NULL);
+}

@@ -1,0 +1,22 @@
+/*
+ * commands: the install, build, test, lint and start commands of a project.
+ *
+ * Inferred the way a careful engineer would: the package manager that a
+ * lock file proves installs (npm ci, pnpm install --frozen-lockfile), the
+ * project's own scripts come first (package.json, Procfile), then what its
+ * framework, test framework and linter conventionally run. The templates
+ * are data in config/detection-rules.yaml; this module only chooses and
+ * fills them. A command is left NULL where there is honestly nothing to run.
+ */
+#ifndef AMPEL_INTEL_COMMANDS_H
+#define AMPEL_INTEL_COMMANDS_H
+
+struct arena;
+struct project;
+struct rule_set;
+struct scan;
+
+/* Fills p->commands from p's findings (rules applied) and scripts. */
+void commands_infer(struct project *p, struct scan *scan, struct arena *arena);
+
+#endif
