@@ -112,6 +112,7 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 	for (size_t i = 0; i < analysis->projects.len; i++)
 		rules_apply_project(analysis->rules, analysis->projects.items[i], scan, arena);
 	rules_apply_repository(analysis->rules, analysis->projects.items[0], scan, arena);
+	projects_place_repository_findings(analysis);
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
 		/* Pattern-file errors are already among the scan's warnings. */

@@ -159,6 +159,9 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 				    FINDING_BUILD_TOOL },
 	};
 	const char *command = NULL;
+	/* A workspace installs once, from its root, for all its members. */
+	if (kind == COMMAND_INSTALL && c->p->workspace && c->p->workspace->commands[kind])
+		return c->p->workspace->commands[kind];
 	if (kind == COMMAND_INSTALL)
 		return commands_from_rule(c, package_manager, kind);
 	if (kind == COMMAND_START)

@@ -79,6 +79,10 @@ static const struct manifest_kind manifest_kinds[] = {
 
 #define MANIFEST_KINDS (sizeof(manifest_kinds) / sizeof(*manifest_kinds))
 
+/* Django projects often keep requirements/{base,dev,prod}.txt. */
+static const struct manifest_kind manifest_requirements_dir = { "requirements/*.txt",
+								manifest_parse_requirements, false };
+
 static bool manifest_kind_matches(const struct manifest_kind *kind, const char *name)
 {
 	if (glob_has_wildcards(kind->pattern))
@@ -509,16 +513,13 @@ int manifest_read_project(struct project *p, struct scan *scan, struct arena *ar
 		}
 	}
 
-	/* Django projects often keep requirements/{base,dev,prod}.txt. */
 	struct buf dir = BUF_INIT;
 	buf_addf(&dir, "%s%srequirements", p->dir, *p->dir ? "/" : "");
 	const struct vec *reqs = scan_dir_files(scan, buf_cstr(&dir));
-	static const struct manifest_kind requirements_dir = { "*.txt", manifest_parse_requirements,
-							       false };
 	for (size_t i = 0; i < reqs->len; i++) {
 		const struct scan_file *file = reqs->items[i];
 		if (str_ends_with(file->name, ".txt"))
-			manifest_read_file(p, scan, arena, &requirements_dir, file, &content,
+			manifest_read_file(p, scan, arena, &manifest_requirements_dir, file, &content,
 					   &name_set);
 	}
 	buf_free(&dir);
@@ -532,6 +533,11 @@ int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena
 	const char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;
 	const struct manifest_kind *kind = manifest_kind_for(name);
+	bool in_requirements = slash && slash - path >= 12 &&
+			       strncmp(slash - 12, "requirements", 12) == 0 &&
+			       (slash - path == 12 || slash[-13] == '/');
+	if (!kind && in_requirements && str_ends_with(name, ".txt"))
+		kind = &manifest_requirements_dir;
 	if (!kind)
 		return -1;
 	/* Parsers rely on a terminator; the caller's bytes may have none. */

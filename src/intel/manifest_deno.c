@@ -4,6 +4,7 @@
 #include "util/buf.h"
 #include "util/str.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /*
@@ -28,7 +29,8 @@ static void deno_specifier(const char *key, const char *spec, struct buf *name, 
 		else if (path)
 			path++;
 		const char *at = path ? strchr(path, '@') : NULL;
-		if (path && at && at > path && !memchr(path, '/', (size_t)(at - path))) {
+		if (path && at && at > path && (isalnum((unsigned char)*path) || *path == '_') &&
+		    !memchr(path, '/', (size_t)(at - path))) {
 			buf_add(name, path, (size_t)(at - path));
 			buf_add(version, at + 1, strcspn(at + 1, "/"));
 			return;

@@ -88,6 +88,21 @@ void manifest_parse_msbuild_project(struct manifest_ctx *ctx)
 	xmlFreeDoc(doc);
 }
 
+/* A quoted string in a .sln: backslashes are path separators, not escapes. */
+static bool sln_quoted(const char **s, struct buf *out)
+{
+	const char *p = *s + strspn(*s, " \t");
+	if (*p != '"')
+		return false;
+	size_t n = strcspn(p + 1, "\"\n");
+	if (p[1 + n] != '"')
+		return false;
+	buf_reset(out);
+	buf_add(out, p + 1, n);
+	*s = p + n + 2;
+	return true;
+}
+
 /*
  * Project("{FAE04EC0-...}") = "Api", "src\Api\Api.csproj", "{...}"
  * Each project's directory is a member; solution folders have no project file.
@@ -102,10 +117,10 @@ void manifest_parse_sln(struct manifest_ctx *ctx)
 		if (!p || (eol && p > eol))
 			continue;
 		p++;
-		if (!manifest_read_quoted(&p, &name))
+		if (!sln_quoted(&p, &name))
 			continue;
 		p += strspn(p, " \t,");
-		if (!manifest_read_quoted(&p, &path))
+		if (!sln_quoted(&p, &path))
 			continue;
 		if (!str_ends_with(buf_cstr(&path), "proj"))
 			continue;

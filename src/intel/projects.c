@@ -47,14 +47,20 @@ static struct project *projects_enclosing(struct map *by_dir, const char *dir, s
 	}
 }
 
-void projects_discover(struct analysis *analysis)
+static struct map *projects_by_dir(const struct analysis *analysis)
 {
-	struct scan *scan = analysis->scan;
 	struct map *by_dir = map_new();
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
 		map_put(by_dir, p->dir, p);
 	}
+	return by_dir;
+}
+
+void projects_discover(struct analysis *analysis)
+{
+	struct scan *scan = analysis->scan;
+	struct map *by_dir = projects_by_dir(analysis);
 	for (size_t i = 0; i < scan->dirs.len; i++) {
 		const char *dir = scan->dirs.items[i];
 		if (*dir && !map_has(by_dir, dir) && projects_dir_has_manifest(scan, dir)) {
@@ -118,4 +124,33 @@ void projects_link_workspaces(struct analysis *analysis)
 		}
 	}
 	buf_free(&scratch);
+}
+
+void projects_place_repository_findings(struct analysis *analysis)
+{
+	struct project *root = analysis->projects.items[0];
+	struct map *by_dir = projects_by_dir(analysis);
+	struct buf dir = BUF_INIT;
+	struct buf scratch = BUF_INIT;
+	for (size_t i = 0; i < root->findings.len;) {
+		struct finding *f = root->findings.items[i];
+		bool repository_wide = f->kind == FINDING_CI || f->kind == FINDING_CD ||
+				       f->kind == FINDING_CONTAINER;
+		const char *slash = f->path ? strrchr(f->path, '/') : NULL;
+		struct project *owner = NULL;
+		if (repository_wide && slash) {
+			buf_reset(&dir);
+			buf_add(&dir, f->path, (size_t)(slash - f->path));
+			owner = projects_enclosing(by_dir, dir.data, &scratch);
+		}
+		if (owner && owner != root) {
+			vec_remove(&root->findings, i);
+			vec_push(&owner->findings, f);
+		} else {
+			i++;
+		}
+	}
+	buf_free(&dir);
+	buf_free(&scratch);
+	map_free(by_dir, NULL);
 }

@@ -16,4 +16,10 @@ void projects_discover(struct analysis *analysis);
 /* Links workspace members to their workspace root once manifests are read. */
 void projects_link_workspaces(struct analysis *analysis);
 
+/*
+ * Moves the CI, CD and container findings (found repository-wide, on the
+ * root) to the project whose directory holds their file.
+ */
+void projects_place_repository_findings(struct analysis *analysis);
+
 #endif

@@ -1,0 +1,292 @@
+/*
+ * Repository intelligence end to end: every fixture repository under
+ * tests/fixtures/repos/ is analysed and compared with what its maintainers
+ * would say it is (tests/fixtures/analysis-expected.yaml), and hostile
+ * trees give warnings, never crashes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "intel/analyze.h"
+#include "intel/document.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/json.h"
+#include "util/yaml.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FIXTURES AMPEL_SOURCE_ROOT "/tests/fixtures"
+
+static json_t *analyze_to_document(const char *root)
+{
+	struct err e = ERR_INIT;
+	struct analysis *analysis = NULL;
+	struct analyze_options options = { 0 };
+	if (analyze_repository(&analysis, root, &options, &e) < 0)
+		fail_msg("analyze %s: %s", root, e.msg);
+	json_t *document = document_render(analysis);
+	analysis_free(analysis);
+	return document;
+}
+
+static json_t *document_project(const json_t *document, const char *path)
+{
+	size_t i;
+	json_t *project;
+	json_array_foreach(json_object_get(document, "projects"), i, project)
+	{
+		if (strcmp(json_string_value(json_object_get(project, "path")), path) == 0)
+			return project;
+	}
+	return NULL;
+}
+
+/* True when list (of strings, or of objects with `key`) holds id. */
+static bool list_has(const json_t *list, const char *key, const char *id)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item)
+	{
+		const json_t *text = key ? json_object_get(item, key) : item;
+		if (json_is_string(text) && strcmp(json_string_value(text), id) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct tally {
+	struct buf failures;
+	int checks;
+	int failed;
+};
+
+static void tally_check(struct tally *t, bool ok, const char *fixture, const char *path,
+			const char *field, const char *want, const char *got)
+{
+	t->checks++;
+	if (ok)
+		return;
+	t->failed++;
+	buf_addf(&t->failures, "  %s [%s] %s: want %s, got %s\n", fixture, path, field, want,
+		 got ? got : "null");
+}
+
+/* The compact JSON of a value, for messages. */
+static const char *json_text(const json_t *value, struct buf *scratch)
+{
+	buf_reset(scratch);
+	if (!value)
+		return "absent";
+	json_write_buf(scratch, value, 0, NULL);
+	return scratch->data;
+}
+
+static void check_list_field(struct tally *t, const char *fixture, const char *path,
+			     const json_t *project, const char *field, const char *key,
+			     const struct yaml_node *want)
+{
+	struct buf scratch = BUF_INIT;
+	const json_t *got = json_object_get(project, field);
+	for (size_t i = 0; i < want->count; i++) {
+		const char *id = yaml_str(want->items[i]);
+		tally_check(t, list_has(got, key, id), fixture, path, field, id,
+			    json_text(got, &scratch));
+	}
+	buf_free(&scratch);
+}
+
+static void check_project(struct tally *t, const char *fixture, const char *path,
+			  const json_t *project, const struct yaml_node *want)
+{
+	struct buf scratch = BUF_INIT;
+	for (size_t i = 0; i < want->count; i++) {
+		const char *field = yaml_str(want->pairs[i].key);
+		const struct yaml_node *value = want->pairs[i].value;
+		const json_t *got = json_object_get(project, field);
+		if (strcmp(field, "frameworks") == 0 || strcmp(field, "ci") == 0 ||
+		    strcmp(field, "cd") == 0 || strcmp(field, "env") == 0) {
+			const char *key = strcmp(field, "ci") == 0   ? "provider"
+					  : strcmp(field, "cd") == 0 ? "target"
+								     : "name";
+			check_list_field(t, fixture, path, project, field, key, value);
+		} else if (strcmp(field, "test_frameworks") == 0 ||
+			   strcmp(field, "build_tools") == 0 || strcmp(field, "linters") == 0) {
+			check_list_field(t, fixture, path, project, field, NULL, value);
+		} else if (strcmp(field, "package_manager") == 0) {
+			const json_t *first = json_array_get(
+				json_object_get(project, "package_managers"), 0);
+			tally_check(t, first && strcmp(json_string_value(first), yaml_str(value)) == 0,
+				    fixture, path, field, yaml_str(value), json_string_value(first));
+		} else if (strcmp(field, "commands") == 0 || strcmp(field, "runtimes") == 0) {
+			for (size_t j = 0; j < value->count; j++) {
+				const char *name = yaml_str(value->pairs[j].key);
+				const struct yaml_node *expected = value->pairs[j].value;
+				const json_t *actual = json_object_get(got, name);
+				bool ok = yaml_is_null(expected)
+						  ? (!actual || json_is_null(actual))
+						  : (json_is_string(actual) &&
+						     strcmp(json_string_value(actual),
+							    yaml_str(expected)) == 0);
+				char label[64];
+				snprintf(label, sizeof(label), "%s.%s", field, name);
+				tally_check(t, ok, fixture, path, label,
+					    yaml_is_null(expected) ? "null" : yaml_str(expected),
+					    json_text(actual, &scratch));
+			}
+		} else if (strcmp(field, "port") == 0) {
+			long long want_port = 0;
+			if (!yaml_is_null(value))
+				yaml_int(value, "expected", &want_port, NULL);
+			long long got_port = json_is_integer(got) ? json_integer_value(got) : 0;
+			tally_check(t, want_port == got_port, fixture, path, field, yaml_str(value),
+				    json_text(got, &scratch));
+		} else {
+			/* primary_language, name and other plain strings */
+			bool ok = yaml_is_null(value) ? json_is_null(got)
+						      : json_is_string(got) &&
+							strcmp(json_string_value(got),
+							       yaml_str(value)) == 0;
+			tally_check(t, ok, fixture, path, field,
+				    yaml_is_null(value) ? "null" : yaml_str(value),
+				    json_text(got, &scratch));
+		}
+	}
+	buf_free(&scratch);
+}
+
+static void test_fixtures_match_expectations(void **state)
+{
+	struct yaml_doc *doc = NULL;
+	struct err e = ERR_INIT;
+	if (yaml_load_file(&doc, FIXTURES "/analysis-expected.yaml", &e) < 0)
+		fail_msg("%s", e.msg);
+	struct tally t = { BUF_INIT, 0, 0 };
+	const struct yaml_node *fixtures = yaml_get(doc->root, "fixtures");
+	assert_non_null(fixtures);
+	for (size_t i = 0; i < fixtures->count; i++) {
+		const char *fixture = yaml_str(fixtures->pairs[i].key);
+		struct buf root = BUF_INIT;
+		buf_addf(&root, FIXTURES "/repos/%s", fixture);
+		json_t *document = analyze_to_document(root.data);
+		const struct yaml_node *projects = fixtures->pairs[i].value;
+		for (size_t j = 0; j < projects->count; j++) {
+			const char *path = yaml_str(projects->pairs[j].key);
+			const json_t *project = document_project(document, path);
+			tally_check(&t, project != NULL, fixture, path, "project", "present",
+				    NULL);
+			if (project)
+				check_project(&t, fixture, path, project, projects->pairs[j].value);
+		}
+		json_decref(document);
+		buf_free(&root);
+	}
+	printf("analysis expectations: %d of %d checks hold\n", t.checks - t.failed, t.checks);
+	if (t.failed)
+		fail_msg("%d checks failed:\n%s", t.failed, buf_cstr(&t.failures));
+	buf_free(&t.failures);
+	yaml_doc_free(doc);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Symlink loops, binary and huge files, unreadable files: warnings, no crash. */
+static void test_hostile_tree(void **state)
+{
+	char root[] = "/tmp/ampel-test-analyze-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	struct buf cmd = BUF_INIT;
+	buf_addf(&cmd, "cp -r %s/repos/hostile/. %s/", FIXTURES, root);
+	assert_int_equal(system(cmd.data), 0);
+
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/loop", root);
+	assert_int_equal(symlink(".", path.data), 0);
+	buf_reset(&path);
+	buf_addf(&path, "%s/outside", root);
+	assert_int_equal(symlink("/etc", path.data), 0);
+	buf_reset(&path);
+	buf_addf(&path, "%s/src/huge.js", root);
+	size_t huge = 3 * 1024 * 1024;
+	char *big = malloc(huge);
+	memset(big, 'x', huge);
+	write_file(path.data, big, huge);
+	free(big);
+	buf_reset(&path);
+	buf_addf(&path, "%s/src/binary.js", root);
+	write_file(path.data, "\x7f" "ELF\0\0\1", 7);
+	buf_reset(&path);
+	buf_addf(&path, "%s/src/secret.env.js", root);
+	write_file(path.data, "process.env.HIDDEN", 18);
+	chmod(path.data, 0);
+
+	json_t *document = analyze_to_document(root);
+	const json_t *warnings = json_object_get(document, "warnings");
+	/* Every invalid manifest is named with its line. */
+	static const char *const named[] = { "package.json:", "Cargo.toml:", "pom.xml:",
+					     "pyproject.toml:", "composer.json:" };
+	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++) {
+		bool found = false;
+		size_t j;
+		json_t *w;
+		json_array_foreach(warnings, j, w)
+		{
+			found |= strstr(json_string_value(w), named[i]) != NULL;
+		}
+		if (!found)
+			fail_msg("no warning names %s", named[i]);
+	}
+	/* The link to /etc was not followed. */
+	const json_t *stats = json_object_get(document, "stats");
+	assert_true(json_integer_value(json_object_get(stats, "files")) < 100);
+	json_decref(document);
+
+	buf_reset(&cmd);
+	buf_addf(&cmd, "rm -rf %s", root);
+	assert_int_equal(system(cmd.data), 0);
+	buf_free(&cmd);
+	buf_free(&path);
+}
+
+static void test_document_is_deterministic(void **state)
+{
+	json_t *a = analyze_to_document(FIXTURES "/repos/monorepo-npm-workspaces");
+	json_t *b = analyze_to_document(FIXTURES "/repos/monorepo-npm-workspaces");
+	/* Only the timing may differ. */
+	json_object_del(json_object_get(a, "stats"), "elapsed_ms");
+	json_object_del(json_object_get(b, "stats"), "elapsed_ms");
+	struct buf text_a = BUF_INIT, text_b = BUF_INIT;
+	json_write_buf(&text_a, a, JSON_WRITE_PRETTY, NULL);
+	json_write_buf(&text_b, b, JSON_WRITE_PRETTY, NULL);
+	assert_string_equal(text_a.data, text_b.data);
+	assert_string_equal(json_string_value(json_object_get(a, "schema")), ANALYSIS_SCHEMA);
+	buf_free(&text_a);
+	buf_free(&text_b);
+	json_decref(a);
+	json_decref(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixtures_match_expectations),
+		cmocka_unit_test(test_hostile_tree),
+		cmocka_unit_test(test_document_is_deterministic),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
