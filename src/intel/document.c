@@ -34,25 +34,39 @@ static json_t *document_languages(const struct project *p)
 	return list;
 }
 
+/* Most confident first; ties by id, so documents are stable. */
+static int document_compare_findings(const void *a, const void *b)
+{
+	const struct finding *fa = *(const struct finding *const *)a;
+	const struct finding *fb = *(const struct finding *const *)b;
+	if (fa->confidence != fb->confidence)
+		return fa->confidence < fb->confidence ? 1 : -1;
+	return strcmp(fa->id, fb->id);
+}
+
 static json_t *document_findings(const struct project *p, enum finding_kind kind, bool detailed)
 {
-	json_t *list = json_array();
+	struct vec found = VEC_INIT;
 	for (size_t i = 0; i < p->findings.len; i++) {
-		const struct finding *f = p->findings.items[i];
-		if (f->kind != kind)
-			continue;
+		struct finding *f = p->findings.items[i];
+		if (f->kind == kind)
+			vec_push(&found, f);
+	}
+	vec_sort(&found, document_compare_findings);
+	json_t *list = json_array();
+	for (size_t i = 0; i < found.len; i++) {
+		const struct finding *f = found.items[i];
 		if (!detailed) {
 			json_array_append_new(list, json_string(f->id));
 			continue;
 		}
 		json_t *item = json_pack("{s:s, s:o}", "name", f->id, "confidence",
 					 document_confidence(f->confidence));
-		if (f->path)
-			json_object_set_new(item, "path", json_string(f->path));
 		if (f->evidence)
 			json_object_set_new(item, "evidence", json_string(f->evidence));
 		json_array_append_new(list, item);
 	}
+	vec_free(&found, NULL);
 	return list;
 }
 

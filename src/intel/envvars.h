@@ -22,7 +22,7 @@ struct scan_file;
  * bigger files are skipped (they are bundles and data, not code people
  * write).
  */
-#define SOURCE_SCAN_MAX_FILES	   5000
+#define SOURCE_SCAN_MAX_FILES	   1000
 #define SOURCE_SCAN_MAX_FILE_BYTES (256 * 1024)
 
 /*

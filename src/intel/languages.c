@@ -20,7 +20,7 @@ struct language_table {
 	struct map *by_filename; /* "Dockerfile" -> language */
 	struct map *by_interpreter;
 	struct map *by_id;
-	struct vec foreign_globs; /* char *: vendored and generated paths */
+	struct vec foreign_globs; /* struct glob *: vendored and generated paths */
 };
 
 static const char *const language_type_names[] = { "programming", "markup", "data", "prose" };
@@ -33,12 +33,17 @@ static void language_free(void *item)
 	free(language);
 }
 
+static void language_glob_free(void *item)
+{
+	glob_free(item);
+}
+
 void language_table_free(struct language_table *table)
 {
 	if (!table)
 		return;
 	vec_free(&table->languages, language_free);
-	vec_free(&table->foreign_globs, free);
+	vec_free(&table->foreign_globs, language_glob_free);
 	map_free(table->by_ext, NULL);
 	map_free(table->by_filename, NULL);
 	map_free(table->by_interpreter, NULL);
@@ -134,7 +139,7 @@ static int language_parse_globs(struct language_table *table, const char *file,
 		if (!pattern || !*pattern)
 			return yaml_err(e, file, list->items[i],
 					"'%s' must hold non-empty path patterns", field);
-		vec_push(&table->foreign_globs, xstrdup(pattern));
+		vec_push(&table->foreign_globs, glob_compile(pattern, 0));
 	}
 	return 0;
 }
@@ -255,7 +260,7 @@ const struct language *language_by_id(const struct language_table *table, const 
 bool language_path_is_foreign(const struct language_table *table, const char *path)
 {
 	for (size_t i = 0; i < table->foreign_globs.len; i++)
-		if (glob_match(table->foreign_globs.items[i], path))
+		if (glob_matches(table->foreign_globs.items[i], path))
 			return true;
 	return false;
 }

@@ -40,6 +40,11 @@ struct glob {
 	size_t min_len;	   /* no shorter text can match */
 	size_t prefix_len; /* leading literal tokens */
 	size_t suffix_at;  /* first token of the trailing literal run */
+	/* The longest run of literals every match must contain, checked with
+	 * memmem before the automaton: most paths fail a pattern like
+	 * <star><star>/vendor/<star><star> right there. */
+	char *infix;
+	size_t infix_len;
 };
 
 static unsigned char ascii_lower(unsigned char c)
@@ -262,6 +267,24 @@ static void compute_filters(struct glob *g)
 			continue; /* the optional slash after a leading or inner ** */
 		g->min_len++;
 	}
+	size_t run_start = 0, best_start = 0, best_len = 0;
+	for (size_t i = 0; i <= g->count; i++) {
+		bool required = i < g->count && g->tokens[i].kind == TOKEN_LITERAL &&
+				!(i > 0 && g->tokens[i - 1].may_skip_slash);
+		if (required)
+			continue;
+		if (i - run_start > best_len) {
+			best_start = run_start;
+			best_len = i - run_start;
+		}
+		run_start = i + 1;
+	}
+	if (best_len >= 2 && !(g->flags & GLOB_CASEFOLD)) {
+		g->infix = xmalloc(best_len);
+		for (size_t i = 0; i < best_len; i++)
+			g->infix[i] = (char)g->tokens[best_start + i].ch;
+		g->infix_len = best_len;
+	}
 	g->prefix_len = 0;
 	while (g->prefix_len < g->count && g->tokens[g->prefix_len].kind == TOKEN_LITERAL)
 		g->prefix_len++;
@@ -289,6 +312,7 @@ void glob_free(struct glob *g)
 	if (!g)
 		return;
 	free(g->tokens);
+	free(g->infix);
 	free(g->classes);
 	free(g);
 }
@@ -435,6 +459,8 @@ bool glob_matches_n(const struct glob *g, const char *path, size_t len)
 	for (size_t i = 0; i < suffix; i++)
 		if (!char_eq(g, g->tokens[g->suffix_at + i].ch, text[len - suffix + i]))
 			return false;
+	if (g->infix_len && !memmem(text, len, g->infix, g->infix_len))
+		return false;
 	return run_automaton(g, g->prefix_len, text + g->prefix_len, len - g->prefix_len);
 }
 

@@ -778,10 +778,9 @@ static int parse_value(struct parser *p, json_t **out, unsigned depth)
 
 /*
  * Walks the dotted prefix of a key = value line, creating tables as needed.
- * Inline tables and tables named by headers are closed to it. A table that
- * dotted keys built cannot be reached from another section's keys, since
- * each table is the current table of at most one section and headers cannot
- * name such tables, so that needs no check here.
+ * Inline tables and tables named by headers are closed to it. Keys of a
+ * later section never reach tables that dotted keys built (a table is the
+ * current one of at most one section, and headers cannot name those).
  */
 static int walk_dotted(struct parser *p, const struct key *k, json_t **node, unsigned *depth)
 {

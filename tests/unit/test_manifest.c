@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -607,6 +608,57 @@ static void test_hostile(void **state)
 	fixture_close(&f);
 }
 
+/*
+ * The hostile fixture plus what git cannot hold or should not: a symlink
+ * loop, a symlinked manifest pointing outside, an unreadable manifest, a
+ * 3 MB manifest and a binary one. Built in a temporary copy at test time.
+ */
+static void test_hostile_runtime_files(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/ampel-hostile-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	struct buf cmd = BUF_INIT;
+	buf_addf(&cmd,
+		 "cp -R '%shostile/.' '%s' && cd '%s' && ln -s . loop && mkdir -p a big bin "
+		 "secret link && ln -s ../a a/up && ln -s /etc/passwd link/package.json && "
+		 "printf '{\"name\": \"secret\"}' > secret/package.json && chmod 000 "
+		 "secret/package.json && head -c 3145728 /dev/zero | tr '\\0' ' ' > "
+		 "big/package.json && printf '{\"a\":\"\\000\\001\"}' > bin/composer.json",
+		 REPOS, root, root);
+	assert_int_equal(system(cmd.data), 0);
+
+	struct language_table *languages = NULL;
+	struct scan *scan = NULL;
+	struct err e = ERR_INIT;
+	assert_int_equal(language_table_load(&languages, &e), 0);
+	if (scan_tree(&scan, root, languages, NULL, &e) < 0)
+		fail_msg("scan: %s", e.msg);
+	struct arena *arena = arena_new();
+	const char *dirs[] = { "", "a", "big", "bin", "secret", "link", "nested" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		struct project *p = project_new(arena, dirs[i]);
+		assert_int_equal(manifest_read_project(p, scan, arena), 0);
+		assert_int_equal(p->dependencies.len, 0);
+		if (strcmp(dirs[i], "link") == 0)
+			assert_int_equal(p->manifests.len, 0); /* symlinked files are not read */
+		project_free(p);
+	}
+	assert_warning(scan, "big/package.json: not read, 3145728 bytes is over the");
+	assert_warning(scan, "bin/composer.json: binary file");
+	/* Root reads an unreadable file anyway; anyone else gets a warning. */
+	if (geteuid() != 0)
+		assert_warning(scan, "secret/package.json");
+
+	arena_free(arena);
+	scan_free(scan);
+	language_table_free(languages);
+	buf_reset(&cmd);
+	buf_addf(&cmd, "chmod -R u+rwx '%s' && rm -rf '%s'", root, root);
+	assert_int_equal(system(cmd.data), 0);
+	buf_free(&cmd);
+}
+
 /* Parses text as the manifest at path into a fresh project. */
 static void text_open(struct fixture *f, const char *path, const char *text)
 {
@@ -703,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_dotnet),
 		cmocka_unit_test(test_swift_dart_deno_zig),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile_runtime_files),
 		cmocka_unit_test(test_text_edge_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,3 @@
+module github.com/acme/mono/shared
+
+go 1.22

@@ -1,0 +1,3 @@
+module github.com/acme/mono/worker
+
+go 1.22
