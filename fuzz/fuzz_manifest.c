@@ -19,13 +19,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const fuzz_manifest_names[] = {
-	"package.json",	 "pyproject.toml", "Cargo.toml",	   "go.mod",
-	"pom.xml",	 "build.gradle",   "Gemfile",		   "composer.json",
-	"mix.exs",	 "Api.csproj",	   "Package.swift",	   "pubspec.yaml",
-	"requirements.txt", "Pipfile",	   "setup.py",		   "setup.cfg",
-	"go.work",	 "settings.gradle.kts", "app.gemspec",	   "App.sln",
-	"deno.jsonc",	 "pnpm-workspace.yaml", "lerna.json",	   "rush.json",
-	"build.zig.zon", "requirements/dev.txt", "build.gradle.kts", "deno.json",
+	"package.json",	    "pyproject.toml",
+	"Cargo.toml",	    "go.mod",
+	"pom.xml",	    "build.gradle",
+	"Gemfile",	    "composer.json",
+	"mix.exs",	    "Api.csproj",
+	"Package.swift",    "pubspec.yaml",
+	"requirements.txt", "Pipfile",
+	"setup.py",	    "setup.cfg",
+	"go.work",	    "settings.gradle.kts",
+	"app.gemspec",	    "App.sln",
+	"deno.jsonc",	    "pnpm-workspace.yaml",
+	"lerna.json",	    "rush.json",
+	"build.zig.zon",    "requirements/dev.txt",
+	"build.gradle.kts", "deno.json",
 };
 
 #define FUZZ_MANIFEST_NAMES (sizeof(fuzz_manifest_names) / sizeof(*fuzz_manifest_names))

@@ -6,18 +6,19 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/glob.h"
 #include "util/json.h"
 #include "util/map.h"
 #include "util/str.h"
 #include "util/toml.h"
 #include "util/vec.h"
+#include "util/xalloc.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -26,7 +27,7 @@
  * parse NULL: the file only marks a project (no parser yet).
  */
 struct manifest_kind {
-	const char *pattern; /* exact base name, or a glob when it has wildcards */
+	const char *pattern; /* exact base name, "*suffix" or "prefix?*suffix" */
 	manifest_parse_fn parse;
 	bool marks_project;
 };
@@ -81,13 +82,26 @@ static const struct manifest_kind manifest_kinds[] = {
 
 /* Django projects often keep requirements/{base,dev,prod}.txt. */
 static const struct manifest_kind manifest_requirements_dir = { "requirements/*.txt",
-								manifest_parse_requirements, false };
+								manifest_parse_requirements,
+								false };
 
+/*
+ * Patterns are an exact name, "*suffix" or "prefix?*suffix" (at least one
+ * character between): checked directly, since every file of a 100k-file
+ * repository is asked whether it marks a project.
+ */
 static bool manifest_kind_matches(const struct manifest_kind *kind, const char *name)
 {
-	if (glob_has_wildcards(kind->pattern))
-		return glob_match(kind->pattern, name);
-	return strcmp(kind->pattern, name) == 0;
+	const char *pattern = kind->pattern;
+	if (pattern[0] == '*')
+		return strlen(name) > strlen(pattern) - 1 && str_ends_with(name, pattern + 1);
+	const char *wild = strstr(pattern, "?*");
+	if (!wild)
+		return strcmp(pattern, name) == 0;
+	size_t prefix = (size_t)(wild - pattern), suffix = strlen(wild + 2);
+	size_t len = strlen(name);
+	return len > prefix + suffix && strncmp(name, pattern, prefix) == 0 &&
+	       strcmp(name + len - suffix, wild + 2) == 0;
 }
 
 static const struct manifest_kind *manifest_kind_for(const char *name)
@@ -184,15 +198,6 @@ void manifest_warn(struct manifest_ctx *ctx, const char *fmt, ...)
 
 /* ---- parsing helpers ---- */
 
-int manifest_line_of(const struct manifest_ctx *ctx, const char *at)
-{
-	int line = 1;
-	for (const char *s = ctx->data; s < at && *s; s++)
-		if (*s == '\n')
-			line++;
-	return line;
-}
-
 /*
  * Blanks out comments and trailing commas of JSON-with-comments in place,
  * keeping every other byte where it was so error positions stay true.
@@ -283,7 +288,8 @@ xmlDoc *manifest_parse_xml(struct manifest_ctx *ctx)
 	if (!doc || !xmlDocGetRootElement(doc)) {
 		const xmlError *error = xmlCtxtGetLastError(parser);
 		struct buf message = BUF_INIT;
-		buf_adds(&message, error && error->message ? error->message : "not an XML document");
+		buf_adds(&message,
+			 error && error->message ? error->message : "not an XML document");
 		buf_rtrim(&message);
 		manifest_warn(ctx, "%s:%d:%d: invalid XML: %s", ctx->path,
 			      error && error->line > 0 ? error->line : 1,
@@ -377,9 +383,9 @@ bool manifest_read_quoted(const char **s, struct buf *out)
 
 bool manifest_dev_group(const char *group)
 {
-	static const char *const exact[] = { "lint",   "linting", "docs", "doc",  "typing",
-					     "types",  "qa",	  "ci",	  "check", "format",
-					     "style",  "bench",	  "e2e",  "mypy" };
+	static const char *const exact[] = { "lint",  "linting", "docs", "doc",	  "typing",
+					     "types", "qa",	 "ci",	 "check", "format",
+					     "style", "bench",	 "e2e",	 "mypy" };
 	if (!group)
 		return false;
 	struct buf lower = BUF_INIT;
@@ -464,8 +470,8 @@ void manifest_parse_zig_zon(struct manifest_ctx *ctx)
 /* ---- dispatch ---- */
 
 static void manifest_read_one(struct project *p, struct scan *scan, struct arena *arena,
-			      const struct manifest_kind *kind, const char *path,
-			      const char *name, const char *data, size_t len, bool *name_set)
+			      const struct manifest_kind *kind, const char *path, const char *name,
+			      const char *data, size_t len, bool *name_set)
 {
 	vec_push(&p->manifests, arena_strdup(arena, path));
 	if (!kind->parse)
@@ -502,16 +508,16 @@ int manifest_read_project(struct project *p, struct scan *scan, struct arena *ar
 	const struct vec *files = scan_dir_files(scan, p->dir);
 	struct buf content = BUF_INIT;
 	bool name_set = false;
-	for (size_t k = 0; k < MANIFEST_KINDS; k++) {
-		const struct manifest_kind *kind = &manifest_kinds[k];
-		for (size_t i = 0; i < files->len; i++) {
-			const struct scan_file *file = files->items[i];
-			/* A name matching an earlier kind belongs to that kind. */
-			if (manifest_kind_for(file->name) == kind)
-				manifest_read_file(p, scan, arena, kind, file, &content,
-						   &name_set);
-		}
-	}
+	/* Each file's kind once, then the files in the kinds' order of precedence. */
+	const struct manifest_kind **kinds = xcalloc(files->len + 1, sizeof(*kinds));
+	for (size_t i = 0; i < files->len; i++)
+		kinds[i] = manifest_kind_for(((const struct scan_file *)files->items[i])->name);
+	for (size_t k = 0; k < MANIFEST_KINDS; k++)
+		for (size_t i = 0; i < files->len; i++)
+			if (kinds[i] == &manifest_kinds[k])
+				manifest_read_file(p, scan, arena, kinds[i], files->items[i],
+						   &content, &name_set);
+	free(kinds);
 
 	struct buf dir = BUF_INIT;
 	buf_addf(&dir, "%s%srequirements", p->dir, *p->dir ? "/" : "");
@@ -519,16 +525,16 @@ int manifest_read_project(struct project *p, struct scan *scan, struct arena *ar
 	for (size_t i = 0; i < reqs->len; i++) {
 		const struct scan_file *file = reqs->items[i];
 		if (str_ends_with(file->name, ".txt"))
-			manifest_read_file(p, scan, arena, &manifest_requirements_dir, file, &content,
-					   &name_set);
+			manifest_read_file(p, scan, arena, &manifest_requirements_dir, file,
+					   &content, &name_set);
 	}
 	buf_free(&dir);
 	buf_free(&content);
 	return 0;
 }
 
-int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena,
-		       const char *path, const char *data, size_t len)
+int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena, const char *path,
+		       const char *data, size_t len)
 {
 	const char *slash = strrchr(path, '/');
 	const char *name = slash ? slash + 1 : path;

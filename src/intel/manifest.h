@@ -58,7 +58,7 @@ int manifest_read_project(struct project *p, struct scan *scan, struct arena *ar
  * repository root; its base name selects the parser). For tests and fuzzing.
  * Returns 0, or -1 when no parser knows the file name.
  */
-int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena,
-		       const char *path, const char *data, size_t len);
+int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena, const char *path,
+		       const char *data, size_t len);
 
 #endif

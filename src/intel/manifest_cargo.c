@@ -40,8 +40,9 @@ void manifest_parse_cargo(struct manifest_ctx *ctx)
 	json_t *package = json_object_get(root, "package");
 	manifest_set_name(ctx, manifest_json_str(json_object_get(package, "name")));
 	manifest_runtime(ctx, "rust", manifest_json_str(json_object_get(package, "rust-version")));
-	manifest_runtime(ctx, "rust",
-			 manifest_json_str(manifest_json_path(root, "workspace.package.rust-version")));
+	manifest_runtime(
+		ctx, "rust",
+		manifest_json_str(manifest_json_path(root, "workspace.package.rust-version")));
 	cargo_dependency_sections(ctx, root);
 
 	/* [target.'cfg(unix)'.dependencies] are direct dependencies on some platforms. */

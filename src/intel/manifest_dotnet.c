@@ -59,15 +59,15 @@ void manifest_parse_msbuild_project(struct manifest_ctx *ctx)
 		if (group->type != XML_ELEMENT_NODE)
 			continue;
 		if (xmlStrEqual(group->name, BAD_CAST "PropertyGroup")) {
-			const char *tfm =
-				manifest_xml_text(ctx, manifest_xml_child(group, "TargetFramework"));
+			const char *tfm = manifest_xml_text(
+				ctx, manifest_xml_child(group, "TargetFramework"));
 			if (!tfm)
 				tfm = manifest_xml_text(
 					ctx, manifest_xml_child(group, "TargetFrameworks"));
 			dotnet_target_framework(ctx, tfm);
 			if (!assembly)
-				assembly = manifest_xml_text(ctx,
-							     manifest_xml_child(group, "AssemblyName"));
+				assembly = manifest_xml_text(
+					ctx, manifest_xml_child(group, "AssemblyName"));
 		} else if (xmlStrEqual(group->name, BAD_CAST "ItemGroup")) {
 			for (xmlNode *item = group->children; item; item = item->next)
 				if (item->type == XML_ELEMENT_NODE &&

@@ -63,8 +63,6 @@ const char *manifest_xml_attr(struct manifest_ctx *ctx, struct _xmlNode *node, c
 json_t *manifest_json_path(json_t *root, const char *path);
 /* Text of a JSON string, else NULL. */
 const char *manifest_json_str(json_t *value);
-/* 1-based line number of a position in the manifest. */
-int manifest_line_of(const struct manifest_ctx *ctx, const char *at);
 /*
  * Reads a quoted string literal ('...' or "...", backslash escapes kept
  * simple) starting at *s (leading blanks skipped). On success copies the

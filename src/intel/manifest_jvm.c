@@ -54,8 +54,8 @@ static void pom_dependency(struct manifest_ctx *ctx, struct map *properties, xml
 	const char *artifact = manifest_xml_text(ctx, manifest_xml_child(node, "artifactId"));
 	if (!artifact)
 		return;
-	const char *version = pom_resolve(ctx, properties,
-					  manifest_xml_text(ctx, manifest_xml_child(node, "version")));
+	const char *version = pom_resolve(
+		ctx, properties, manifest_xml_text(ctx, manifest_xml_child(node, "version")));
 	const char *scope = manifest_xml_text(ctx, manifest_xml_child(node, "scope"));
 	struct buf name = BUF_INIT;
 	buf_addf(&name, "%s:%s", group ? group : "", artifact);
@@ -71,9 +71,9 @@ void manifest_parse_pom(struct manifest_ctx *ctx)
 		return;
 	xmlNode *project = xmlDocGetRootElement(doc);
 	struct map *properties = map_new();
-	for (xmlNode *n = manifest_xml_child(project, "properties") ?
-				  manifest_xml_child(project, "properties")->children :
-				  NULL;
+	for (xmlNode *n = manifest_xml_child(project, "properties")
+				  ? manifest_xml_child(project, "properties")->children
+				  : NULL;
 	     n; n = n->next) {
 		const char *value = n->type == XML_ELEMENT_NODE ? manifest_xml_text(ctx, n) : NULL;
 		if (value)
@@ -87,7 +87,7 @@ void manifest_parse_pom(struct manifest_ctx *ctx)
 
 	/* The release flag is what javac targets; java.version is Spring Boot's. */
 	static const char *const java_keys[] = { "maven.compiler.release", "java.version",
-						  "maven.compiler.source", "maven.compiler.target" };
+						 "maven.compiler.source", "maven.compiler.target" };
 	for (size_t i = 0; i < sizeof(java_keys) / sizeof(*java_keys); i++)
 		manifest_runtime(ctx, "java",
 				 pom_resolve(ctx, properties, map_get(properties, java_keys[i])));
@@ -133,10 +133,19 @@ static bool gradle_word_is(const char *s, const char *word)
 /* The dependency configuration a line starts with, or 0; dev tells test ones. */
 static size_t gradle_configuration(const char *s, bool *dev)
 {
-	static const char *const plain[] = { "implementation", "api", "compileOnly",
-					     "runtimeOnly", "annotationProcessor", "kapt", "ksp",
-					     "developmentOnly", "compile", "runtime",
-					     "providedCompile", "providedRuntime", "compileOnlyApi" };
+	static const char *const plain[] = { "implementation",
+					     "api",
+					     "compileOnly",
+					     "runtimeOnly",
+					     "annotationProcessor",
+					     "kapt",
+					     "ksp",
+					     "developmentOnly",
+					     "compile",
+					     "runtime",
+					     "providedCompile",
+					     "providedRuntime",
+					     "compileOnlyApi" };
 	static const char *const suffixes[] = { "Implementation", "CompileOnly", "RuntimeOnly",
 						"AnnotationProcessor", "Api" };
 	size_t n = 0;

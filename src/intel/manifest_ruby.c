@@ -90,8 +90,10 @@ void manifest_parse_gemfile(struct manifest_ctx *ctx)
 			if (manifest_read_quoted(&p, &value))
 				manifest_runtime(ctx, "ruby", buf_cstr(&value));
 		} else if (str_ends_with(text, " do") || strstr(text, " do |")) {
-			/* group :development, :test do ... end; other blocks keep the outer group. */
-			bool block_dev = ruby_word_is(text, "group") ? ruby_groups_dev(text + 5) : dev;
+			/* group :development, :test do ... end; other blocks keep the outer group.
+			 */
+			bool block_dev =
+				ruby_word_is(text, "group") ? ruby_groups_dev(text + 5) : dev;
 			if (depth < GEMFILE_MAX_DEPTH)
 				stack[depth++] = block_dev;
 		}

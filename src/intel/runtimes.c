@@ -87,8 +87,8 @@ static int runtime_compile(struct runtime_entry *entry, const char *file,
 	if (!entry->re) {
 		PCRE2_UCHAR message[256];
 		pcre2_get_error_message(code, message, sizeof(message));
-		return yaml_err(e, file, node, "entry '%s': pattern: %s at offset %zu",
-				entry->file, (const char *)message, (size_t)offset);
+		return yaml_err(e, file, node, "entry '%s': pattern: %s at offset %zu", entry->file,
+				(const char *)message, (size_t)offset);
 	}
 	uint32_t captures = 0;
 	pcre2_pattern_info(entry->re, PCRE2_INFO_CAPTURECOUNT, &captures);
@@ -143,7 +143,8 @@ static int runtime_parse_entry(struct runtime_table *table, const char *file,
 	const struct yaml_node *toml = yaml_get(node, "toml");
 	if ((pattern != NULL) + (json != NULL) + (toml != NULL) != 1)
 		return yaml_err(e, file, node,
-				"entry '%s': needs exactly one of 'pattern', 'json' or 'toml'", path);
+				"entry '%s': needs exactly one of 'pattern', 'json' or 'toml'",
+				path);
 	if (pattern) {
 		entry->reader = READ_PATTERN;
 		return runtime_compile(entry, file, pattern, e);
@@ -153,8 +154,8 @@ static int runtime_parse_entry(struct runtime_table *table, const char *file,
 	return 0;
 }
 
-int runtime_table_parse(struct runtime_table **out, const char *file, const char *data,
-			size_t len, struct err *e)
+int runtime_table_parse(struct runtime_table **out, const char *file, const char *data, size_t len,
+			struct err *e)
 {
 	struct yaml_doc *doc = NULL;
 	if (yaml_parse(&doc, file, data, len, e) < 0)
@@ -213,10 +214,10 @@ const char *runtime_normalize_version(struct arena *arena, const char *raw)
 	 * "python-3.11", "ruby-3.2.2", "go1.22": a runtime's name glued to the
 	 * number. Only those names: "nightly-2024-01-01" must stay whole.
 	 */
-	static const char *const names[] = { "python", "ruby",	 "node", "nodejs", "java",
-					      "jdk",	"openjdk", "php",  "deno",   "bun",
-					      "zig",	"dart",	   "swift", "dotnet", "elixir",
-					      "erlang", "golang",  "go",   "rust" };
+	static const char *const names[] = { "python", "ruby",	  "node",  "nodejs", "java",
+					     "jdk",    "openjdk", "php",   "deno",   "bun",
+					     "zig",    "dart",	  "swift", "dotnet", "elixir",
+					     "erlang", "golang",  "go",	   "rust" };
 	size_t alpha = 0;
 	while (isalpha((unsigned char)s[alpha]))
 		alpha++;
@@ -259,9 +260,9 @@ static const char *runtime_from_json(json_t *root, const char *key_path)
 }
 
 /* The version an entry reads from content, copied into out; false when absent. */
-static bool runtime_extract(const struct runtime_table *table,
-			    const struct runtime_entry *entry, struct scan *scan,
-			    const char *path, const struct buf *content, struct buf *out)
+static bool runtime_extract(const struct runtime_table *table, const struct runtime_entry *entry,
+			    struct scan *scan, const char *path, const struct buf *content,
+			    struct buf *out)
 {
 	buf_reset(out);
 	if (entry->reader == READ_PATTERN) {
@@ -271,16 +272,17 @@ static bool runtime_extract(const struct runtime_table *table,
 		if (rc > 1) {
 			PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(match);
 			if (ovector[2] != PCRE2_UNSET)
-				buf_add(out, buf_cstr(content) + ovector[2], ovector[3] - ovector[2]);
+				buf_add(out, buf_cstr(content) + ovector[2],
+					ovector[3] - ovector[2]);
 		}
 		pcre2_match_data_free(match);
 		return out->len > 0;
 	}
 	json_t *root = NULL;
 	struct err e = ERR_INIT;
-	int rc = entry->reader == READ_JSON ?
-			 json_read_string(&root, path, buf_cstr(content), content->len, &e) :
-			 toml_parse(&root, path, buf_cstr(content), content->len, &e);
+	int rc = entry->reader == READ_JSON
+			 ? json_read_string(&root, path, buf_cstr(content), content->len, &e)
+			 : toml_parse(&root, path, buf_cstr(content), content->len, &e);
 	if (rc < 0) {
 		scan_warn(scan, "%s", e.msg);
 		return false;
@@ -325,8 +327,8 @@ static void runtime_detect_dir(const struct runtime_table *table, struct project
 	buf_free(&version);
 }
 
-int runtime_table_detect(const struct runtime_table *table, struct project *p,
-			 struct scan *scan, struct arena *arena)
+int runtime_table_detect(const struct runtime_table *table, struct project *p, struct scan *scan,
+			 struct arena *arena)
 {
 	struct buf dir = BUF_INIT;
 	buf_adds(&dir, p->dir);

@@ -23,8 +23,8 @@ int runtime_table_load(struct runtime_table **out, struct err *e);
  * Parses and validates a runtimes file from memory. Errors read
  * "<file>:<line>:<column>: entry '<file name>': <problem>".
  */
-int runtime_table_parse(struct runtime_table **out, const char *file, const char *data,
-			size_t len, struct err *e);
+int runtime_table_parse(struct runtime_table **out, const char *file, const char *data, size_t len,
+			struct err *e);
 void runtime_table_free(struct runtime_table *table);
 size_t runtime_table_count(const struct runtime_table *table);
 
@@ -36,8 +36,8 @@ size_t runtime_table_count(const struct runtime_table *table);
  * so call this BEFORE manifest_read_project. Unreadable or unparseable
  * files become scan warnings. Returns 0.
  */
-int runtime_table_detect(const struct runtime_table *table, struct project *p,
-			 struct scan *scan, struct arena *arena);
+int runtime_table_detect(const struct runtime_table *table, struct project *p, struct scan *scan,
+			 struct arena *arena);
 
 /*
  * runtime_table_detect with a table loaded once per process (thread-safe);

@@ -137,16 +137,26 @@ static void assert_manifest(const struct project *p, const char *path)
 static void test_marks_project(void **state)
 {
 	(void)state;
-	const char *yes[] = { "package.json", "deno.json",	"pyproject.toml",  "setup.py",
-			      "requirements.txt", "Pipfile", "Cargo.toml",	   "go.mod",
-			      "go.work",	  "pom.xml", "build.gradle.kts", "settings.gradle",
-			      "Gemfile",	  "composer.json", "mix.exs",	   "Api.csproj",
-			      "App.fsproj",	  "Todo.sln", "Package.swift",	   "pubspec.yaml",
-			      "build.zig",	  "acme.gemspec" };
-	const char *no[] = { "package-lock.json", "yarn.lock",	  "requirements-dev.txt",
-			     "pnpm-workspace.yaml", "turbo.json", "README.md",
-			     "Cargo.lock",	    "go.sum",	  "main.go",
-			     "csproj",		    "",		  "build.zig.zon" };
+	const char *yes[] = { "package.json",  "deno.json",	   "pyproject.toml",
+			      "setup.py",      "requirements.txt", "Pipfile",
+			      "Cargo.toml",    "go.mod",	   "go.work",
+			      "pom.xml",       "build.gradle.kts", "settings.gradle",
+			      "Gemfile",       "composer.json",	   "mix.exs",
+			      "Api.csproj",    "App.fsproj",	   "Todo.sln",
+			      "Package.swift", "pubspec.yaml",	   "build.zig",
+			      "acme.gemspec" };
+	const char *no[] = { "package-lock.json",
+			     "yarn.lock",
+			     "requirements-dev.txt",
+			     "pnpm-workspace.yaml",
+			     "turbo.json",
+			     "README.md",
+			     "Cargo.lock",
+			     "go.sum",
+			     "main.go",
+			     "csproj",
+			     "",
+			     "build.zig.zon" };
 	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
 		if (!manifest_marks_project(yes[i]))
 			fail_msg("%s should mark a project", yes[i]);
@@ -689,9 +699,10 @@ static void test_text_edge_cases(void **state)
 	assert_string_equal(f.p->name, "");
 	fixture_close(&f);
 
-	text_open(&f, "go.mod", "module \"example.com/q\"\ngo 1.20\nrequire example.com/a v1.0.0\n"
-				"require (\n\texample.com/b v0.1.0 // indirect\n\t// comment\n"
-				"\texample.com/c v2.0.0+incompatible\n)\nreplace x => ../x\n");
+	text_open(&f, "go.mod",
+		  "module \"example.com/q\"\ngo 1.20\nrequire example.com/a v1.0.0\n"
+		  "require (\n\texample.com/b v0.1.0 // indirect\n\t// comment\n"
+		  "\texample.com/c v2.0.0+incompatible\n)\nreplace x => ../x\n");
 	assert_string_equal(f.p->name, "example.com/q");
 	assert_dep(f.p, "go", "example.com/a", "v1.0.0", false);
 	assert_dep(f.p, "go", "example.com/c", "v2.0.0+incompatible", false);
@@ -708,22 +719,25 @@ static void test_text_edge_cases(void **state)
 	assert_members(f.p, "a", "b", NULL);
 	fixture_close(&f);
 
-	text_open(&f, "requirements/test.txt",
-		  "--index-url https://x\n-e .\nhttps://x/y.whl\npytest \\\n  >=8\n# c\nmock # x\n");
+	text_open(
+		&f, "requirements/test.txt",
+		"--index-url https://x\n-e .\nhttps://x/y.whl\npytest \\\n  >=8\n# c\nmock # x\n");
 	assert_dep(f.p, "pypi", "pytest", ">=8", true);
 	assert_dep(f.p, "pypi", "mock", "", true);
 	assert_int_equal(f.p->dependencies.len, 2);
 	fixture_close(&f);
 
-	text_open(&f, "settings.gradle", "rootProject.name = 'multi'\ninclude 'app', ':libs:core'\n");
+	text_open(&f, "settings.gradle",
+		  "rootProject.name = 'multi'\ninclude 'app', ':libs:core'\n");
 	assert_string_equal(f.p->name, "multi");
 	assert_members(f.p, "app", "libs/core", NULL);
 	fixture_close(&f);
 
-	text_open(&f, "x.gemspec",
-		  "Gem::Specification.new do |s|\n  s.name = \"gemmy\"\n  s.required_ruby_version = "
-		  "\">= 3.0\"\n  s.add_dependency \"rack\", \"~> 3.0\"\n  "
-		  "s.add_development_dependency \"rake\"\nend\n");
+	text_open(
+		&f, "x.gemspec",
+		"Gem::Specification.new do |s|\n  s.name = \"gemmy\"\n  s.required_ruby_version = "
+		"\">= 3.0\"\n  s.add_dependency \"rack\", \"~> 3.0\"\n  "
+		"s.add_development_dependency \"rake\"\nend\n");
 	assert_string_equal(f.p->name, "gemmy");
 	assert_runtime(f.p, "ruby", ">= 3.0");
 	assert_dep(f.p, "rubygems", "rack", "~> 3.0", false);

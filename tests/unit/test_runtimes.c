@@ -31,8 +31,7 @@ struct fixture {
 	struct project *p;
 };
 
-static void fixture_open_path(struct fixture *f, const char *root, const char *dir,
-			      bool manifests)
+static void fixture_open_path(struct fixture *f, const char *root, const char *dir, bool manifests)
 {
 	struct err e = ERR_INIT;
 	memset(f, 0, sizeof(*f));
