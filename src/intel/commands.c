@@ -96,6 +96,7 @@ struct commands_context {
 	struct scan *scan;
 	struct arena *arena;
 	struct map *vars;
+	const char *ecosystem; /* of the package manager */
 };
 
 /* The filled template, or NULL when the rule has none or a placeholder is unknown. */
@@ -123,7 +124,8 @@ static const char *commands_from_findings(struct commands_context *c, enum findi
 	double best_confidence = 0;
 	for (size_t i = 0; i < c->p->findings.len; i++) {
 		const struct finding *f = c->p->findings.items[i];
-		if (f->kind != finding || f->confidence <= best_confidence)
+		if (f->kind != finding || f->confidence <= best_confidence ||
+		    finding_is_implied(c->p, f))
 			continue;
 		const char *command = commands_from_rule(c, f->rule, kind);
 		if (command) {
@@ -134,10 +136,14 @@ static const char *commands_from_findings(struct commands_context *c, enum findi
 	return best;
 }
 
-/* "{run} build" when the project has a real `build` script and a runner. */
+/*
+ * "{run} build" when the project has a real `build` script that its package
+ * manager runs (composer does not run package.json's scripts).
+ */
 static const char *commands_from_script(struct commands_context *c, const char *script)
 {
-	if (!commands_script_is_real(map_get(c->p->scripts, script)) || !map_has(c->vars, "run"))
+	if (!commands_script_is_real(map_get(c->p->scripts, script)) || !map_has(c->vars, "run") ||
+	    !str_eq(map_get(c->p->script_ecosystems, script), c->ecosystem))
 		return NULL;
 	return arena_printf(c->arena, "%s %s", (const char *)map_get(c->vars, "run"), script);
 }
@@ -181,6 +187,7 @@ void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
 	const struct rule *package_manager = pm ? pm->rule : NULL;
 	struct commands_context c = { .p = p, .scan = scan, .arena = arena, .vars = map_new() };
 	if (package_manager) {
+		c.ecosystem = rule_ecosystem(package_manager);
 		static const char *const names[] = { "run", "exec" };
 		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 			const char *value = rule_var(package_manager, names[i]);

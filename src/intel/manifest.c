@@ -154,11 +154,13 @@ void manifest_set_name(struct manifest_ctx *ctx, const char *name)
 	*ctx->name_set = true;
 }
 
-void manifest_script(struct manifest_ctx *ctx, const char *name, const char *command)
+void manifest_script(struct manifest_ctx *ctx, const char *ecosystem, const char *name,
+		     const char *command)
 {
 	if (!name || !*name || !command || map_has(ctx->p->scripts, name))
 		return;
 	map_put(ctx->p->scripts, name, arena_strdup(ctx->arena, command));
+	map_put(ctx->p->script_ecosystems, name, (void *)ecosystem);
 }
 
 const char *manifest_clean_member(struct manifest_ctx *ctx, const char *member)

@@ -86,7 +86,7 @@ void manifest_parse_deno(struct manifest_ctx *ctx)
 			const char *command = manifest_json_str(value);
 			if (!command)
 				command = manifest_json_str(json_object_get(value, "command"));
-			manifest_script(ctx, key, command);
+			manifest_script(ctx, "deno", key, command);
 		}
 	json_t *workspace = json_object_get(root, "workspace");
 	if (json_is_object(workspace))

@@ -37,7 +37,9 @@ void manifest_dependency(struct manifest_ctx *ctx, const char *ecosystem, const 
 			 const char *version, bool dev);
 void manifest_runtime(struct manifest_ctx *ctx, const char *runtime, const char *version);
 void manifest_set_name(struct manifest_ctx *ctx, const char *name);
-void manifest_script(struct manifest_ctx *ctx, const char *name, const char *command);
+/* A script of the manifest (ecosystem: the package manager family that runs it). */
+void manifest_script(struct manifest_ctx *ctx, const char *ecosystem, const char *name,
+		     const char *command);
 void manifest_workspace_member(struct manifest_ctx *ctx, const char *member);
 void manifest_warn(struct manifest_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

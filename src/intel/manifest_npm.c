@@ -79,7 +79,7 @@ void manifest_parse_package_json(struct manifest_ctx *ctx)
 		json_t *value;
 		json_object_foreach(scripts, name, value)
 		{
-			manifest_script(ctx, name, manifest_json_str(value));
+			manifest_script(ctx, "npm", name, manifest_json_str(value));
 		}
 	}
 

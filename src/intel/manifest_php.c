@@ -66,7 +66,7 @@ void manifest_parse_composer(struct manifest_ctx *ctx)
 				}
 			}
 			if (command.len)
-				manifest_script(ctx, name, buf_cstr(&command));
+				manifest_script(ctx, "packagist", name, buf_cstr(&command));
 		}
 		buf_free(&command);
 	}

@@ -87,7 +87,7 @@ void port_from_findings(struct project *p, struct arena *arena,
 	int best_port = 0;
 	for (size_t i = 0; i < p->findings.len; i++) {
 		const struct finding *f = p->findings.items[i];
-		if (f->kind != FINDING_FRAMEWORK || !f->rule)
+		if (f->kind != FINDING_FRAMEWORK || !f->rule || finding_is_implied(p, f))
 			continue;
 		int port = port_of(f->rule);
 		if (port < 1 || port > 65535)

@@ -73,6 +73,7 @@ struct project {
 	struct vec manifests;   /* const char *: manifest paths from the root */
 	struct vec dependencies; /* struct dependency * */
 	struct map *scripts;    /* package.json/composer scripts: name -> command */
+	struct map *script_ecosystems; /* name -> "npm", "packagist", "deno" (static) */
 	struct map *runtimes;   /* "node" -> "20" (see docs/analysis.md for keys) */
 	struct map *runtime_sources; /* "node" -> ".nvmrc" */
 	struct vec findings;    /* struct finding * */

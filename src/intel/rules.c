@@ -653,3 +653,21 @@ int rules_apply_repository(const struct rule_set *rules, struct project *root, s
 	apply_done(&a);
 	return 0;
 }
+
+bool rule_implies(const struct rule *rule, const struct rule *other)
+{
+	for (size_t i = 0; i < rule->implies.len; i++)
+		if (rule->implies.items[i] == other)
+			return true;
+	return false;
+}
+
+bool finding_is_implied(const struct project *p, const struct finding *f)
+{
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *other = p->findings.items[i];
+		if (other != f && other->rule && f->rule && rule_implies(other->rule, f->rule))
+			return true;
+	}
+	return false;
+}

@@ -12,6 +12,7 @@
 #ifndef AMPEL_INTEL_RULES_H
 #define AMPEL_INTEL_RULES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "intel/project.h"
@@ -77,6 +78,13 @@ int rule_port(const struct rule *rule);
 const char *rule_command(const struct rule *rule, enum command_kind kind);
 const char *rule_project_command(const struct rule *rule, enum command_kind kind,
 				 const struct project *p, const struct scan *scan);
+/* Whether rule names other among its `implies` (Next.js implies React). */
+bool rule_implies(const struct rule *rule, const struct rule *other);
+/*
+ * Whether another finding of p implies f: f is then the more general one
+ * (React under Next.js), and the specific one decides ports and commands.
+ */
+bool finding_is_implied(const struct project *p, const struct finding *f);
 /* A rule's `vars:` value (e.g. a package manager's "run", "exec"), or NULL. */
 const char *rule_var(const struct rule *rule, const char *name);
 

@@ -148,20 +148,21 @@ static void test_projects_separate(void **state)
 	fixture_close(&f);
 }
 
-/* Stand-ins for rules: the fallback only needs a rule pointer and its port. */
-static const int fake_rule_next = 3000, fake_rule_none = 0, fake_rule_django = 8000;
+/* The real rule set, loaded once for the fallback tests. */
+static struct rule_set *test_rules;
 
-static int fake_rule_port(const struct rule *rule)
+static void add_framework(struct project *p, struct arena *arena, const char *id, double confidence)
 {
-	return *(const int *)rule;
-}
-
-static void add_framework(struct project *p, struct arena *arena, const char *id, double confidence,
-			  const int *rule)
-{
+	if (!test_rules) {
+		struct err e = ERR_INIT;
+		if (rules_load(&test_rules, &e) < 0)
+			fail_msg("rules: %s", e.msg);
+	}
+	const struct rule *rule = rules_find(test_rules, id);
+	assert_non_null(rule);
 	struct finding *f =
 		project_add_finding(p, arena, FINDING_FRAMEWORK, id, id, confidence, "test");
-	f->rule = (const struct rule *)rule;
+	f->rule = rule;
 }
 
 static void test_framework_default(void **state)
@@ -169,13 +170,14 @@ static void test_framework_default(void **state)
 	(void)state;
 	struct fixture f;
 	fixture_open(&f, "port-none", NULL);
-	/* findings come after port_detect: its own fallback would call the real rule_port */
+	/* findings come after port_detect: its own fallback would already use them */
 	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
 	assert_int_equal(f.p->port, 0);
-	add_framework(f.p, f.arena, "react", 0.95, &fake_rule_none);
-	add_framework(f.p, f.arena, "nextjs", 0.9, &fake_rule_next);
-	add_framework(f.p, f.arena, "django", 0.5, &fake_rule_django);
-	port_from_findings(f.p, f.arena, fake_rule_port);
+	/* React is more confident, but Next.js implies it: the specific one decides. */
+	add_framework(f.p, f.arena, "react", 0.95);
+	add_framework(f.p, f.arena, "nextjs", 0.9);
+	add_framework(f.p, f.arena, "django", 0.5);
+	port_from_findings(f.p, f.arena, rule_port);
 	assert_int_equal(f.p->port, 3000);
 	assert_string_equal(f.p->port_source, "framework default (nextjs)");
 	fixture_close(&f);
@@ -187,11 +189,11 @@ static void test_framework_default_tie(void **state)
 	(void)state;
 	struct fixture f;
 	fixture_open(&f, "port-none", NULL);
-	add_framework(f.p, f.arena, "remix", 0.8, &fake_rule_django);
-	add_framework(f.p, f.arena, "nextjs", 0.8, &fake_rule_next);
-	port_from_findings(f.p, f.arena, fake_rule_port);
-	assert_int_equal(f.p->port, 3000);
-	assert_string_equal(f.p->port_source, "framework default (nextjs)");
+	add_framework(f.p, f.arena, "django", 0.8);
+	add_framework(f.p, f.arena, "flask", 0.8);
+	port_from_findings(f.p, f.arena, rule_port);
+	assert_int_equal(f.p->port, 8000);
+	assert_string_equal(f.p->port_source, "framework default (django)");
 	fixture_close(&f);
 }
 
@@ -225,8 +227,8 @@ static void test_code_beats_default(void **state)
 	struct fixture f;
 	fixture_open(&f, "port-out-of-range", NULL);
 	assert_int_equal(port_detect(f.p, f.scan, f.arena), 0);
-	add_framework(f.p, f.arena, "nextjs", 0.9, &fake_rule_next);
-	port_from_findings(f.p, f.arena, fake_rule_port);
+	add_framework(f.p, f.arena, "nextjs", 0.9);
+	port_from_findings(f.p, f.arena, rule_port);
 	assert_int_equal(f.p->port, 4000);
 	assert_string_equal(f.p->port_source, "src/index.js:2");
 	fixture_close(&f);
@@ -249,5 +251,7 @@ int main(void)
 		cmocka_unit_test(test_real_rule_default),
 		cmocka_unit_test(test_code_beats_default),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	rules_free(test_rules);
+	return failed;
 }
