@@ -153,16 +153,15 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 {
 	static const char *const script_names[COMMAND_KINDS] = { NULL, "build", "test", "lint",
 								 "start" };
-	/* Where to look, in order, after the project's own scripts. */
-	static const enum finding_kind order[COMMAND_KINDS][3] = {
-		[COMMAND_INSTALL] = { FINDING_PACKAGE_MANAGER, FINDING_PACKAGE_MANAGER,
-				      FINDING_PACKAGE_MANAGER },
-		[COMMAND_BUILD] = { FINDING_FRAMEWORK, FINDING_BUILD_TOOL, FINDING_PACKAGE_MANAGER },
-		[COMMAND_TEST] = { FINDING_TEST_FRAMEWORK, FINDING_FRAMEWORK,
-				   FINDING_PACKAGE_MANAGER },
-		[COMMAND_LINT] = { FINDING_LINTER, FINDING_LINTER, FINDING_LINTER },
-		[COMMAND_START] = { FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER,
-				    FINDING_BUILD_TOOL },
+	/* Where to look, in order, after the project's own scripts; -1 ends. */
+	static const int order[COMMAND_KINDS][5] = {
+		[COMMAND_INSTALL] = { -1 },
+		[COMMAND_BUILD] = { FINDING_FRAMEWORK, FINDING_BUILD_TOOL, FINDING_PACKAGE_MANAGER, -1 },
+		[COMMAND_TEST] = { FINDING_TEST_FRAMEWORK, FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER,
+				   FINDING_BUILD_TOOL, -1 },
+		[COMMAND_LINT] = { FINDING_LINTER, -1 },
+		[COMMAND_START] = { FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER, FINDING_BUILD_TOOL,
+				    -1 },
 	};
 	const char *command = NULL;
 	/* A workspace installs once, from its root, for all its members. */
@@ -174,10 +173,10 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
-	for (int i = 0; i < 3 && !command; i++)
-		command = order[kind][i] == FINDING_PACKAGE_MANAGER
+	for (const int *where = order[kind]; *where >= 0 && !command; where++)
+		command = *where == FINDING_PACKAGE_MANAGER
 				  ? commands_from_rule(c, package_manager, kind)
-				  : commands_from_findings(c, order[kind][i], kind);
+				  : commands_from_findings(c, (enum finding_kind)*where, kind);
 	return command;
 }
 
