@@ -4,6 +4,7 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -128,15 +129,19 @@ int buf_read_file(struct buf *b, const char *path, size_t max_size, struct err *
 	if (fd < 0)
 		return err_errno(e, "%s: cannot open", path);
 	struct stat st;
-	if (fstat(fd, &st) == 0 && max_size && (size_t)st.st_size > max_size) {
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (regular && max_size && (size_t)st.st_size > max_size) {
 		close(fd);
 		return err_set(e, "%s: file is %lld bytes, more than the limit of %zu", path,
 			       (long long)st.st_size, max_size);
 	}
 	size_t start = b->len;
 	for (;;) {
-		buf_grow(b, 8192);
-		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		buf_grow(b, regular && (size_t)st.st_size > b->len - start
+				    ? (size_t)st.st_size - (b->len - start) + 1
+				    : 8192);
+		size_t wanted = b->cap - b->len - 1;
+		ssize_t n = read(fd, b->data + b->len, wanted);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -155,6 +160,10 @@ int buf_read_file(struct buf *b, const char *path, size_t max_size, struct err *
 			return err_set(e, "%s: file is larger than the limit of %zu bytes", path,
 				       max_size);
 		}
+		/* A short read of a regular file that has all its bytes is its end:
+		 * saves the read() that would return 0, per file. */
+		if (regular && (size_t)n < wanted && b->len - start >= (size_t)st.st_size)
+			break;
 	}
 	close(fd);
 	return 0;
