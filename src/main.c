@@ -78,14 +78,15 @@ static const struct option main_options[] = {
 };
 
 /* Layers the settings: defaults <- ampel.yaml <- AMPEL_* <- flags. */
-static int main_load_settings(struct config *cfg, const struct main_flags *flags,
-			      struct err *e)
+static int main_load_settings(struct config *cfg, const struct main_flags *flags, struct err *e)
 {
 	if (config_load_standard(cfg, flags->config_file, environ, e) < 0)
 		return -1;
-	if (flags->config_dir && config_set(cfg, "config_dir", flags->config_dir, "--config-dir", e) < 0)
+	if (flags->config_dir &&
+	    config_set(cfg, "config_dir", flags->config_dir, "--config-dir", e) < 0)
 		return -1;
-	if (flags->log_level && config_set(cfg, "log.level", flags->log_level, "--log-level", e) < 0)
+	if (flags->log_level &&
+	    config_set(cfg, "log.level", flags->log_level, "--log-level", e) < 0)
 		return -1;
 	if (flags->log_format &&
 	    config_set(cfg, "log.format", flags->log_format, "--log-format", e) < 0)
@@ -144,7 +145,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ampel: option '-%c' %s\n", optopt,
 					strchr("hVq", optopt) ? "takes no value" : "is unknown");
 			else
-				fprintf(stderr, "ampel: option '%s' is unknown or lacks its value\n",
+				fprintf(stderr,
+					"ampel: option '%s' is unknown or lacks its value\n",
 					argv[optind - 1]);
 			fputs("See 'ampel --help'.\n", stderr);
 			return EXIT_USAGE;

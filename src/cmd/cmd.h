@@ -17,7 +17,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 struct cmd_context {
 	struct config *config; /* defaults <- ampel.yaml <- AMPEL_* <- flags */
-	bool quiet;            /* no progress display */
+	bool quiet;	       /* no progress display */
 };
 
 struct command {

@@ -92,6 +92,28 @@ static void analyze_languages(struct analysis *analysis, struct project *p)
 }
 
 /*
+ * How sure the whole entry is: the evidence of its package manager, its
+ * framework and (at half weight, since bytes alone do not say how a project
+ * is built) its primary language, combined as independent signals are.
+ */
+static double analyze_project_confidence(const struct project *p)
+{
+	double doubt = 1.0;
+	const struct finding *pm = project_top(p, FINDING_PACKAGE_MANAGER);
+	const struct finding *framework = project_top(p, FINDING_FRAMEWORK);
+	if (pm)
+		doubt *= 1.0 - pm->confidence;
+	if (framework)
+		doubt *= 1.0 - framework->confidence;
+	for (size_t i = 0; i < p->languages.len; i++) {
+		const struct language_share *share = p->languages.items[i];
+		if (share->id == p->primary_language)
+			doubt *= 1.0 - 0.5 * share->confidence;
+	}
+	return 1.0 - doubt;
+}
+
+/*
  * Runs the detectors in the order their inputs need: version files before
  * manifests (the first runtime version recorded wins), manifests before
  * rules (dependencies are signals), rules before port (framework default
@@ -119,6 +141,7 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 		envvars_detect(p, scan, arena);
 		port_detect(p, scan, arena);
 		commands_infer(p, scan, arena);
+		p->confidence = analyze_project_confidence(p);
 	}
 	return 0;
 }
@@ -130,8 +153,7 @@ int analyze_repository(struct analysis **out, const char *root,
 	struct analysis *analysis = xcalloc(1, sizeof(*analysis));
 	analysis->root = root;
 	analysis->arena = arena_new();
-	if (language_table_load(&analysis->languages, e) < 0 ||
-	    rules_load(&analysis->rules, e) < 0)
+	if (language_table_load(&analysis->languages, e) < 0 || rules_load(&analysis->rules, e) < 0)
 		goto fail;
 
 	struct progress *progress = NULL;

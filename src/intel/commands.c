@@ -71,9 +71,9 @@ static void commands_guess_entry_points(const struct project *p, struct scan *sc
 			map_put(vars, "module", arena_strdup(arena, dir));
 	}
 	static const char *const app_files[][2] = {
-		{ "main.py", "main:app" },     { "app.py", "app:app" },
+		{ "main.py", "main:app" },	   { "app.py", "app:app" },
 		{ "app/main.py", "app.main:app" }, { "src/main.py", "src.main:app" },
-		{ "server.py", "server:app" }, { "wsgi.py", "wsgi:app" },
+		{ "server.py", "server:app" },	   { "wsgi.py", "wsgi:app" },
 		{ "asgi.py", "asgi:app" },
 	};
 	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
@@ -81,9 +81,9 @@ static void commands_guess_entry_points(const struct project *p, struct scan *sc
 			map_put(vars, "app", (void *)app_files[i][1]);
 			break;
 		}
-	static const char *const main_files[] = { "server.js", "index.js", "app.js",
-						  "main.js", "src/server.js", "src/index.js",
-						  "src/main.js", "app.rb", "config.ru" };
+	static const char *const main_files[] = { "server.js",	 "index.js",	  "app.js",
+						  "main.js",	 "src/server.js", "src/index.js",
+						  "src/main.js", "app.rb",	  "config.ru" };
 	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
 		if (commands_project_file(p, scan, main_files[i])) {
 			map_put(vars, "main", (void *)main_files[i]);
@@ -156,9 +156,10 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	/* Where to look, in order, after the project's own scripts; -1 ends. */
 	static const int order[COMMAND_KINDS][5] = {
 		[COMMAND_INSTALL] = { -1 },
-		[COMMAND_BUILD] = { FINDING_FRAMEWORK, FINDING_BUILD_TOOL, FINDING_PACKAGE_MANAGER, -1 },
-		[COMMAND_TEST] = { FINDING_TEST_FRAMEWORK, FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER,
-				   FINDING_BUILD_TOOL, -1 },
+		[COMMAND_BUILD] = { FINDING_FRAMEWORK, FINDING_BUILD_TOOL, FINDING_PACKAGE_MANAGER,
+				    -1 },
+		[COMMAND_TEST] = { FINDING_TEST_FRAMEWORK, FINDING_FRAMEWORK,
+				   FINDING_PACKAGE_MANAGER, FINDING_BUILD_TOOL, -1 },
 		[COMMAND_LINT] = { FINDING_LINTER, -1 },
 		[COMMAND_START] = { FINDING_FRAMEWORK, FINDING_PACKAGE_MANAGER, FINDING_BUILD_TOOL,
 				    -1 },
@@ -176,7 +177,7 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	for (const int *where = order[kind]; *where >= 0 && !command; where++)
 		command = *where == FINDING_PACKAGE_MANAGER
 				  ? commands_from_rule(c, package_manager, kind)
-				  : commands_from_findings(c, (enum finding_kind)*where, kind);
+				  : commands_from_findings(c, (enum finding_kind) * where, kind);
 	return command;
 }
 

@@ -97,8 +97,8 @@ static json_t *document_env(const struct project *p)
 	json_t *list = json_array();
 	for (size_t i = 0; i < p->env.len; i++) {
 		const struct env_var *v = p->env.items[i];
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s}", "name", v->name, "source", v->source));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s}", "name", v->name, "source", v->source));
 	}
 	return list;
 }
@@ -120,8 +120,8 @@ static json_t *document_pipelines(const struct project *p, enum finding_kind kin
 	for (size_t i = 0; i < p->findings.len; i++) {
 		const struct finding *f = p->findings.items[i];
 		if (f->kind == kind)
-			json_array_append_new(list, json_pack("{s:s, s:s?}", id_key, f->id, "path",
-							      f->path));
+			json_array_append_new(
+				list, json_pack("{s:s, s:s?}", id_key, f->id, "path", f->path));
 	}
 	return list;
 }
@@ -199,16 +199,16 @@ json_t *document_render(const struct analysis *analysis)
 	json_t *warnings = json_array();
 	for (size_t i = 0; i < analysis->scan->warnings.len; i++)
 		json_array_append_new(warnings, json_string(analysis->scan->warnings.items[i]));
-	json_t *missing = json_pack("{s:b, s:b, s:b}", "ci",
-				    !document_any_finding(analysis, FINDING_CI), "cd",
-				    !document_any_finding(analysis, FINDING_CD), "container",
-				    !document_any_finding(analysis, FINDING_CONTAINER));
-	json_t *document = json_pack(
-		"{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "schema", ANALYSIS_SCHEMA, "root",
-		analysis->root, "projects", projects, "missing", missing, "warnings", warnings,
-		"stats", "files", (json_int_t)analysis->scan->files.len, "bytes",
-		(json_int_t)analysis->scan->bytes, "elapsed_ms",
-		(json_int_t)llround(analysis->elapsed_ms));
+	json_t *missing =
+		json_pack("{s:b, s:b, s:b}", "ci", !document_any_finding(analysis, FINDING_CI),
+			  "cd", !document_any_finding(analysis, FINDING_CD), "container",
+			  !document_any_finding(analysis, FINDING_CONTAINER));
+	json_t *document = json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "schema",
+				     ANALYSIS_SCHEMA, "root", analysis->root, "projects", projects,
+				     "missing", missing, "warnings", warnings, "stats", "files",
+				     (json_int_t)analysis->scan->files.len, "bytes",
+				     (json_int_t)analysis->scan->bytes, "elapsed_ms",
+				     (json_int_t)llround(analysis->elapsed_ms));
 	/* Computed from the rendered facts, so it sees exactly what readers see. */
 	struct fingerprint *fingerprint = fingerprint_from_document(document);
 	json_object_set_new(document, "fingerprint", fingerprint_to_json(fingerprint));

@@ -15,8 +15,8 @@
 #include <string.h>
 
 struct language_table {
-	struct vec languages;    /* struct language *, owned */
-	struct map *by_ext;      /* ".py" (lowercase) -> language */
+	struct vec languages;	 /* struct language *, owned */
+	struct map *by_ext;	 /* ".py" (lowercase) -> language */
 	struct map *by_filename; /* "Dockerfile" -> language */
 	struct map *by_interpreter;
 	struct map *by_id;
@@ -52,8 +52,9 @@ void language_table_free(struct language_table *table)
 }
 
 /* Adds each scalar of a list field to index; a name claimed twice is an error. */
-static int language_index_list(const char *file, const struct yaml_node *entry, const char *field, struct map *index,
-			       bool lowercase, struct language *language, struct err *e)
+static int language_index_list(const char *file, const struct yaml_node *entry, const char *field,
+			       struct map *index, bool lowercase, struct language *language,
+			       struct err *e)
 {
 	const struct yaml_node *list = yaml_get(entry, field);
 	if (yaml_is_null(list))
@@ -97,7 +98,8 @@ static int language_parse_entry(struct language_table *table, const char *file,
 	if (map_has(table->by_id, id))
 		return yaml_err(e, file, entry, "language '%s' is defined twice", id);
 	if (!name || !type)
-		return yaml_err(e, file, entry, "language '%s': 'name' and 'type' are required", id);
+		return yaml_err(e, file, entry, "language '%s': 'name' and 'type' are required",
+				id);
 	int type_index = -1;
 	for (size_t i = 0; i < sizeof(language_type_names) / sizeof(*language_type_names); i++)
 		if (strcmp(type, language_type_names[i]) == 0)
@@ -113,12 +115,11 @@ static int language_parse_entry(struct language_table *table, const char *file,
 	vec_push(&table->languages, language);
 	map_put(table->by_id, id, language);
 
-	if (language_index_list(file, entry, "extensions", table->by_ext, true, language,
-				e) < 0 ||
-	    language_index_list(file, entry, "filenames", table->by_filename, false,
-				language, e) < 0 ||
-	    language_index_list(file, entry, "interpreters", table->by_interpreter, false,
-				language, e) < 0)
+	if (language_index_list(file, entry, "extensions", table->by_ext, true, language, e) < 0 ||
+	    language_index_list(file, entry, "filenames", table->by_filename, false, language, e) <
+		    0 ||
+	    language_index_list(file, entry, "interpreters", table->by_interpreter, false, language,
+				e) < 0)
 		return -1;
 	if (!yaml_get(entry, "extensions") && !yaml_get(entry, "filenames"))
 		return yaml_err(e, file, entry,
@@ -194,8 +195,7 @@ int language_table_load(struct language_table **out, struct err *e)
 	return rc;
 }
 
-const struct language *language_for_name(const struct language_table *table,
-					 const char *base_name)
+const struct language *language_for_name(const struct language_table *table, const char *base_name)
 {
 	const struct language *language = map_get(table->by_filename, base_name);
 	if (language)
@@ -240,8 +240,8 @@ const struct language *language_for_shebang(const struct language_table *table,
 		char trimmed[64];
 		size_t len = strlen(program);
 		memcpy(trimmed, program, len + 1);
-		while (len > 0 && (isdigit((unsigned char)trimmed[len - 1]) ||
-				   trimmed[len - 1] == '.')) {
+		while (len > 0 &&
+		       (isdigit((unsigned char)trimmed[len - 1]) || trimmed[len - 1] == '.')) {
 			trimmed[--len] = '\0';
 			language = map_get(table->by_interpreter, trimmed);
 			if (language)

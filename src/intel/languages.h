@@ -17,7 +17,7 @@ struct err;
 enum language_type { LANGUAGE_PROGRAMMING, LANGUAGE_MARKUP, LANGUAGE_DATA, LANGUAGE_PROSE };
 
 struct language {
-	const char *id;   /* lowercase id used in the analysis document */
+	const char *id;	  /* lowercase id used in the analysis document */
 	const char *name; /* display name */
 	enum language_type type;
 };
@@ -32,8 +32,7 @@ int language_table_parse(struct language_table **out, const char *file, const ch
 void language_table_free(struct language_table *table);
 
 /* The language of a file by base name and extension, or NULL. */
-const struct language *language_for_name(const struct language_table *table,
-					 const char *base_name);
+const struct language *language_for_name(const struct language_table *table, const char *base_name);
 /* The language named by a "#!" first line such as "#!/usr/bin/env python3". */
 const struct language *language_for_shebang(const struct language_table *table,
 					    const char *first_line);

@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *const finding_kind_names[] = {
-	"framework", "package_manager", "build_tool", "test_framework",
-	"linter",    "ci",              "cd",         "container",
+	"framework", "package_manager", "build_tool", "test_framework", "linter", "ci",
+	"cd",	     "container",
 };
 
 static const char *const command_kind_names[] = { "install", "build", "test", "lint", "start" };
@@ -95,8 +95,7 @@ struct finding *project_add_finding(struct project *p, struct arena *arena, enum
 	return f;
 }
 
-const struct finding *project_find(const struct project *p, enum finding_kind kind,
-				   const char *id)
+const struct finding *project_find(const struct project *p, enum finding_kind kind, const char *id)
 {
 	for (size_t i = 0; i < p->findings.len; i++) {
 		const struct finding *f = p->findings.items[i];

@@ -21,10 +21,11 @@ struct rule;
 struct scan;
 
 struct dependency {
-	const char *ecosystem; /* npm, pypi, cargo, go, maven, rubygems, packagist, hex, nuget, swift, pub */
+	const char *ecosystem; /* npm, pypi, cargo, go, maven, rubygems, packagist, hex, nuget,
+				  swift, pub */
 	const char *name;
 	const char *version; /* as declared ("^18.2.0", ">=2,<3"); "" when none */
-	bool dev;            /* development/test only */
+	bool dev;	     /* development/test only */
 	const char *source;  /* manifest path from the repository root */
 };
 
@@ -42,11 +43,11 @@ enum finding_kind {
 
 struct finding {
 	enum finding_kind kind;
-	const char *id;   /* lowercase id: "nextjs", "pnpm", "github" */
+	const char *id;	  /* lowercase id: "nextjs", "pnpm", "github" */
 	const char *name; /* display name: "Next.js" */
 	double confidence;
-	const char *evidence; /* the strongest signal, e.g. "package.json: dependency next" */
-	const char *path;     /* for ci/cd/container: the file from the repository root */
+	const char *evidence;	 /* the strongest signal, e.g. "package.json: dependency next" */
+	const char *path;	 /* for ci/cd/container: the file from the repository root */
 	const struct rule *rule; /* the rule that found it (commands, port, ...) */
 };
 
@@ -67,26 +68,26 @@ enum command_kind { COMMAND_INSTALL, COMMAND_BUILD, COMMAND_TEST, COMMAND_LINT, 
 #define COMMAND_KINDS 5
 
 struct project {
-	const char *path;       /* "." or "apps/web" */
-	const char *dir;        /* the same as a scan dir: "" or "apps/web" */
-	const char *name;       /* from the manifest when it has one, else the dir name */
-	struct vec manifests;   /* const char *: manifest paths from the root */
-	struct vec dependencies; /* struct dependency * */
-	struct map *scripts;    /* package.json/composer scripts: name -> command */
+	const char *path;	       /* "." or "apps/web" */
+	const char *dir;	       /* the same as a scan dir: "" or "apps/web" */
+	const char *name;	       /* from the manifest when it has one, else the dir name */
+	struct vec manifests;	       /* const char *: manifest paths from the root */
+	struct vec dependencies;       /* struct dependency * */
+	struct map *scripts;	       /* package.json/composer scripts: name -> command */
 	struct map *script_ecosystems; /* name -> "npm", "packagist", "deno" (static) */
-	struct map *runtimes;   /* "node" -> "20" (see docs/analysis.md for keys) */
-	struct map *runtime_sources; /* "node" -> ".nvmrc" */
-	struct vec findings;    /* struct finding * */
-	struct vec env;         /* struct env_var *, sorted by name, unique */
-	int port;               /* 0 when it cannot be told */
+	struct map *runtimes;	       /* "node" -> "20" (see docs/analysis.md for keys) */
+	struct map *runtime_sources;   /* "node" -> ".nvmrc" */
+	struct vec findings;	       /* struct finding * */
+	struct vec env;		       /* struct env_var *, sorted by name, unique */
+	int port;		       /* 0 when it cannot be told */
 	const char *port_source;
 	const char *commands[COMMAND_KINDS];
-	struct vec languages;   /* struct language_share *, by bytes, descending */
+	struct vec languages; /* struct language_share *, by bytes, descending */
 	const char *primary_language;
 	struct vec workspace_members; /* const char *: project paths this one declares */
 	bool is_workspace_root;
 	double confidence;
-	struct project *parent;    /* the enclosing project; NULL for the root */
+	struct project *parent;	   /* the enclosing project; NULL for the root */
 	struct project *workspace; /* the workspace root that declares it a member */
 };
 
@@ -97,8 +98,7 @@ void project_add_dependency(struct project *p, struct arena *arena, const char *
 struct finding *project_add_finding(struct project *p, struct arena *arena, enum finding_kind kind,
 				    const char *id, const char *name, double confidence,
 				    const char *evidence);
-const struct finding *project_find(const struct project *p, enum finding_kind kind,
-				   const char *id);
+const struct finding *project_find(const struct project *p, enum finding_kind kind, const char *id);
 /* The most confident finding of a kind (e.g. the package manager), or NULL. */
 const struct finding *project_top(const struct project *p, enum finding_kind kind);
 const struct dependency *project_dependency(const struct project *p, const char *name);

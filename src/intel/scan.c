@@ -147,8 +147,8 @@ int scan_tree(struct scan **out, const char *root, const struct language_table *
 	 * usual build output and vendored dependencies: their files are not
 	 * the repository's own (.gitignore usually says so too).
 	 */
-	static const char *const skip_names[] = { "vendor", "target", "dist", "build",
-						  "coverage", "out", NULL };
+	static const char *const skip_names[] = { "vendor",   "target", "dist", "build",
+						  "coverage", "out",	NULL };
 	struct walk_options options = { .skip_names = skip_names };
 	int rc = walk_tree(root, &options, scan_visit, &w, e);
 	close(w.root_fd);
@@ -173,8 +173,7 @@ const struct vec *scan_dir_files(const struct scan *scan, const char *dir)
 	return files ? files : &empty;
 }
 
-int scan_read(const struct scan *scan, const struct scan_file *file, struct buf *out,
-	      struct err *e)
+int scan_read(const struct scan *scan, const struct scan_file *file, struct buf *out, struct err *e)
 {
 	buf_reset(out);
 	if (file->size > SCAN_CONTENT_LIMIT)

@@ -33,18 +33,18 @@ struct scan_file {
 	const char *dir;  /* directory part: "" for the root */
 	uint64_t size;
 	const struct language *language; /* NULL when not a known language */
-	bool foreign;                    /* vendored or generated: not counted */
-	struct project *project;         /* the deepest project holding it */
+	bool foreign;			 /* vendored or generated: not counted */
+	struct project *project;	 /* the deepest project holding it */
 };
 
 struct scan {
-	char *root;              /* the path as given */
-	struct vec files;        /* struct scan_file *, sorted by path */
-	struct vec dirs;         /* char *: every directory walked, "" first */
-	uint64_t bytes;          /* total size of files */
-	struct vec warnings;     /* char *: "path: problem", for the document */
-	struct arena *arena;     /* owns files and strings */
-	struct map *by_path;     /* path -> struct scan_file * */
+	char *root;		 /* the path as given */
+	struct vec files;	 /* struct scan_file *, sorted by path */
+	struct vec dirs;	 /* char *: every directory walked, "" first */
+	uint64_t bytes;		 /* total size of files */
+	struct vec warnings;	 /* char *: "path: problem", for the document */
+	struct arena *arena;	 /* owns files and strings */
+	struct map *by_path;	 /* path -> struct scan_file * */
 	struct map *dir_entries; /* dir -> struct vec * of its files */
 };
 

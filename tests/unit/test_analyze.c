@@ -123,10 +123,11 @@ static void check_project(struct tally *t, const char *fixture, const char *path
 			   strcmp(field, "build_tools") == 0 || strcmp(field, "linters") == 0) {
 			check_list_field(t, fixture, path, project, field, NULL, value);
 		} else if (strcmp(field, "package_manager") == 0) {
-			const json_t *first = json_array_get(
-				json_object_get(project, "package_managers"), 0);
-			tally_check(t, first && strcmp(json_string_value(first), yaml_str(value)) == 0,
-				    fixture, path, field, yaml_str(value), json_string_value(first));
+			const json_t *first =
+				json_array_get(json_object_get(project, "package_managers"), 0);
+			tally_check(
+				t, first && strcmp(json_string_value(first), yaml_str(value)) == 0,
+				fixture, path, field, yaml_str(value), json_string_value(first));
 		} else if (strcmp(field, "commands") == 0 || strcmp(field, "runtimes") == 0) {
 			for (size_t j = 0; j < value->count; j++) {
 				const char *name = yaml_str(value->pairs[j].key);
@@ -152,10 +153,10 @@ static void check_project(struct tally *t, const char *fixture, const char *path
 				    json_text(got, &scratch));
 		} else {
 			/* primary_language, name and other plain strings */
-			bool ok = yaml_is_null(value) ? json_is_null(got)
-						      : json_is_string(got) &&
-							strcmp(json_string_value(got),
-							       yaml_str(value)) == 0;
+			bool ok = yaml_is_null(value)
+					  ? json_is_null(got)
+					  : json_is_string(got) && strcmp(json_string_value(got),
+									  yaml_str(value)) == 0;
 			tally_check(t, ok, fixture, path, field,
 				    yaml_is_null(value) ? "null" : yaml_str(value),
 				    json_text(got, &scratch));
@@ -182,8 +183,7 @@ static void test_fixtures_match_expectations(void **state)
 		for (size_t j = 0; j < projects->count; j++) {
 			const char *path = yaml_str(projects->pairs[j].key);
 			const json_t *project = document_project(document, path);
-			tally_check(&t, project != NULL, fixture, path, "project", "present",
-				    NULL);
+			tally_check(&t, project != NULL, fixture, path, "project", "present", NULL);
 			if (project)
 				check_project(&t, fixture, path, project, projects->pairs[j].value);
 		}
@@ -229,7 +229,10 @@ static void test_hostile_tree(void **state)
 	free(big);
 	buf_reset(&path);
 	buf_addf(&path, "%s/src/binary.js", root);
-	write_file(path.data, "\x7f" "ELF\0\0\1", 7);
+	write_file(path.data,
+		   "\x7f"
+		   "ELF\0\0\1",
+		   7);
 	buf_reset(&path);
 	buf_addf(&path, "%s/src/secret.env.js", root);
 	write_file(path.data, "process.env.HIDDEN", 18);

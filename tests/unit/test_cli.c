@@ -34,8 +34,9 @@ static void run_ampel(struct run *r, const char *const *env, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 
-	static const char *const unset[] = { "AMPEL_CONFIG", "AMPEL_CONFIG_DIR", "AMPEL_LOG_LEVEL",
-					     "AMPEL_LOG_FORMAT", "AMPEL_QUIET", NULL };
+	static const char *const unset[] = { "AMPEL_CONFIG",	"AMPEL_CONFIG_DIR",
+					     "AMPEL_LOG_LEVEL", "AMPEL_LOG_FORMAT",
+					     "AMPEL_QUIET",	NULL };
 	buf_init(&r->out);
 	buf_init(&r->err);
 	struct spawn_options opt = {
