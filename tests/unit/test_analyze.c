@@ -1,8 +1,10 @@
 /*
  * Repository intelligence end to end: every fixture repository under
  * tests/fixtures/repos/ is analysed and compared with what its maintainers
- * would say it is (tests/fixtures/analysis-expected.yaml), and hostile
- * trees give warnings, never crashes.
+ * would say it is (tests/fixtures/analysis-expected.yaml); the held-out
+ * skeletons of real-world apps (tests/fixtures/realworld/) are scored
+ * against what their maintainers run; hostile trees give warnings, never
+ * crashes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/str.h"
 #include "util/yaml.h"
 
 #include <fcntl.h>
@@ -284,12 +287,139 @@ static void test_document_is_deterministic(void **state)
 	json_decref(b);
 }
 
+/* Accuracy over the real-world set, per measure. */
+struct score {
+	int right[3];
+	int total[3];
+	struct buf misses;
+};
+
+enum { SCORE_LANGUAGE, SCORE_PACKAGE_MANAGER, SCORE_COMMANDS };
+
+static void score_add(struct score *sc, int measure, bool ok, const char *app, const char *path,
+		      const char *field, const char *want, const char *got)
+{
+	sc->total[measure]++;
+	if (ok) {
+		sc->right[measure]++;
+		return;
+	}
+	buf_addf(&sc->misses, "  %s [%s] %s: want %s, got %s\n", app, path, field, want,
+		 got ? got : "null");
+}
+
+/* Whether got is one of the spellings the maintainers' files accept. */
+static bool command_accepted(const struct yaml_node *accepted, const char *got)
+{
+	if (!got)
+		return false;
+	if (accepted->kind == YAML_SCALAR)
+		return strcmp(yaml_str(accepted), got) == 0;
+	for (size_t i = 0; i < accepted->count; i++)
+		if (str_eq(yaml_str(accepted->items[i]), got))
+			return true;
+	return false;
+}
+
+static void score_project(struct score *sc, const char *app, const char *path,
+			  const json_t *project, const struct yaml_node *want)
+{
+	const char *language = yaml_str(yaml_get(want, "primary_language"));
+	const char *got_language = json_string_value(json_object_get(project, "primary_language"));
+	if (language)
+		score_add(sc, SCORE_LANGUAGE, str_eq(language, got_language), app, path,
+			  "primary_language", language, got_language);
+	const char *pm = yaml_str(yaml_get(want, "package_manager"));
+	const char *got_pm =
+		json_string_value(json_array_get(json_object_get(project, "package_managers"), 0));
+	if (pm)
+		score_add(sc, SCORE_PACKAGE_MANAGER, str_eq(pm, got_pm), app, path,
+			  "package_manager", pm, got_pm);
+	const struct yaml_node *commands = yaml_get(want, "commands");
+	static const char *const scored[] = { "install", "build", "start" };
+	for (size_t i = 0; i < sizeof(scored) / sizeof(*scored); i++) {
+		const struct yaml_node *accepted = yaml_get(commands, scored[i]);
+		if (!accepted)
+			continue;
+		const char *got = json_string_value(
+			json_object_get(json_object_get(project, "commands"), scored[i]));
+		const char *first = accepted->kind == YAML_SCALAR ? yaml_str(accepted)
+				    : accepted->count	      ? yaml_str(accepted->items[0])
+							      : "?";
+		score_add(sc, SCORE_COMMANDS, command_accepted(accepted, got), app, path,
+			  scored[i], first, got);
+	}
+}
+
+static void score_set(struct score *sc, const char *set)
+{
+	struct buf path = BUF_INIT;
+	buf_addf(&path, FIXTURES "/realworld/%s/expected.yaml", set);
+	struct yaml_doc *doc = NULL;
+	struct err e = ERR_INIT;
+	if (access(path.data, R_OK) != 0) {
+		buf_free(&path);
+		return;
+	}
+	if (yaml_load_file(&doc, path.data, &e) < 0)
+		fail_msg("%s", e.msg);
+	const struct yaml_node *apps = yaml_get(doc->root, "apps");
+	for (size_t i = 0; apps && i < apps->count; i++) {
+		const char *app = yaml_str(apps->pairs[i].key);
+		buf_reset(&path);
+		buf_addf(&path, FIXTURES "/realworld/%s/%s", set, app);
+		json_t *document = analyze_to_document(path.data);
+		const struct yaml_node *projects = yaml_get(apps->pairs[i].value, "projects");
+		for (size_t j = 0; projects && j < projects->count; j++) {
+			const char *project_path = yaml_str(projects->pairs[j].key);
+			const json_t *project = document_project(document, project_path);
+			if (!project) {
+				score_add(sc, SCORE_LANGUAGE, false, app, project_path, "project",
+					  "present", NULL);
+				continue;
+			}
+			score_project(sc, app, project_path, project, projects->pairs[j].value);
+		}
+		json_decref(document);
+	}
+	yaml_doc_free(doc);
+	buf_free(&path);
+}
+
+/*
+ * The issue's bar: language >= 98%, package manager >= 95%, install, build
+ * and start commands >= 90% of what the maintainers run.
+ */
+static void test_realworld_accuracy(void **state)
+{
+	struct score sc = { { 0 }, { 0 }, BUF_INIT };
+	score_set(&sc, "a");
+	score_set(&sc, "b");
+	if (!sc.total[SCORE_LANGUAGE])
+		skip();
+	static const char *const names[] = { "language", "package manager", "commands" };
+	static const double bars[] = { 0.98, 0.95, 0.90 };
+	bool below = false;
+	for (int m = 0; m < 3; m++) {
+		double share = sc.total[m] ? (double)sc.right[m] / sc.total[m] : 1.0;
+		printf("real-world %-16s %4d / %4d = %5.1f%% (bar %.0f%%)\n", names[m], sc.right[m],
+		       sc.total[m], share * 100.0, bars[m] * 100.0);
+		below |= share < bars[m];
+	}
+	if (getenv("AMPEL_REALWORLD_MISSES") || below)
+		printf("misses:\n%s", buf_cstr(&sc.misses));
+	buf_free(&sc.misses);
+	if (below)
+		fail_msg("real-world accuracy is below the bar");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures_match_expectations),
 		cmocka_unit_test(test_hostile_tree),
 		cmocka_unit_test(test_document_is_deterministic),
+		cmocka_unit_test(test_realworld_accuracy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
