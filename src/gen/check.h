@@ -1,0 +1,37 @@
+/*
+ * check: security review of CI workflows.
+ *
+ * Flags what turns a workflow into an attack path: untrusted event data
+ * (titles, bodies, branch names, comments) interpolated into run: scripts,
+ * pull_request_target checking out the pull request's head, secrets
+ * echoed, write-all permissions, third-party actions not pinned. The
+ * patterns are data: config/workflow-security.yaml. Every file Ampel
+ * generates passes it.
+ */
+#ifndef AMPEL_GEN_CHECK_H
+#define AMPEL_GEN_CHECK_H
+
+#include <stddef.h>
+
+#include "util/vec.h"
+
+struct err;
+
+struct check_finding {
+	char *rule;	/* "script-injection", "unpinned-action", ... */
+	char *severity; /* "error" or "warning" */
+	int line;
+	int column;
+	char *message; /* what is wrong and how to fix it */
+};
+
+/*
+ * Checks one workflow (GitHub Actions YAML; GitLab CI files get the checks
+ * that apply). findings receives struct check_finding *. Returns 0 (even
+ * with findings), -1 when the file is not valid YAML (e names the line).
+ */
+int check_workflow(const char *path, const char *text, size_t len, struct vec *findings,
+		   struct err *e);
+void check_finding_free(void *finding);
+
+#endif
