@@ -22,6 +22,12 @@ for pkg in "${packages[@]}"; do
 	fi
 done
 
+# The validators of generated files (../shared/validators) run on Node.js;
+# any node and npm will do, Debian's when there is none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]} == 0)); then
 	exit 0
 fi

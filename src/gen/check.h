@@ -27,11 +27,26 @@ struct check_finding {
 
 /*
  * Checks one workflow (GitHub Actions YAML; GitLab CI files get the checks
- * that apply). findings receives struct check_finding *. Returns 0 (even
- * with findings), -1 when the file is not valid YAML (e names the line).
+ * that apply). findings receives struct check_finding *, sorted by line
+ * and column. Returns 0 (even with findings), -1 when the file is not
+ * valid YAML or the rule file is invalid (e names the line).
  */
 int check_workflow(const char *path, const char *text, size_t len, struct vec *findings,
 		   struct err *e);
 void check_finding_free(void *finding);
+
+/*
+ * The rules themselves, for callers that check many files (or fuzz): load
+ * once, check each file with check_workflow_with. check_rules_load reads
+ * workflow-security.yaml (the override directory's or the embedded one);
+ * errors read "<file>:<line>:<column>: rule '<id>': <problem>".
+ */
+struct check_rules;
+int check_rules_load(struct check_rules **out, struct err *e);
+int check_rules_parse(struct check_rules **out, const char *file, const char *data, size_t len,
+		      struct err *e);
+void check_rules_free(struct check_rules *rules);
+int check_workflow_with(const struct check_rules *rules, const char *path, const char *text,
+			size_t len, struct vec *findings, struct err *e);
 
 #endif

@@ -1,0 +1,152 @@
+/*
+ * cd_internal: what the deployment writers share.
+ *
+ * cd.c loads the provider catalog (config/deployment-providers.yaml) and
+ * turns the analysis into a cd_context; each cd_<target>.c writes that
+ * target's config files and deploy workflow; cd_workflow.c holds the
+ * release process every workflow follows (environments, smoke test,
+ * rollback, permissions), so the targets differ only where platforms do.
+ */
+#ifndef AMPEL_GEN_CD_INTERNAL_H
+#define AMPEL_GEN_CD_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gen/cd.h"
+#include "util/vec.h"
+
+struct buf;
+struct err;
+struct gen_files;
+struct map;
+
+enum cd_credential_type {
+	CD_CREDENTIAL_API_TOKEN,
+	CD_CREDENTIAL_SECRET,
+	CD_CREDENTIAL_TEXT,
+	CD_CREDENTIAL_SELECT,
+	CD_CREDENTIAL_REGION,
+};
+
+struct cd_credential {
+	char *name;
+	char *label;
+	enum cd_credential_type type;
+	bool required;
+	char *pattern;	    /* PCRE2, checked to compile at load; NULL = any */
+	struct vec options; /* char *: the choices of a select */
+};
+
+struct cd_sizing {
+	long port;
+	long memory; /* MiB */
+	char *cpu;   /* in the target's own unit */
+	char *size;  /* named instance size, or NULL */
+};
+
+struct cd_target {
+	char *id;
+	char *name;
+	char *api_base;
+	char *docs;
+	char *default_region;
+	struct vec regions;	/* char * */
+	struct vec credentials; /* struct cd_credential * */
+	struct map *defaults;	/* language (or "default") -> struct cd_sizing * */
+};
+
+struct cd_catalog {
+	struct vec targets; /* struct cd_target * */
+};
+
+/* Parses and validates a providers file; errors read "<origin>:<line>:<col>: ...". */
+int cd_catalog_parse(struct cd_catalog **out, const char *origin, const char *data, size_t len,
+		     struct err *e);
+/* The embedded file, or the override directory's copy. */
+int cd_catalog_load(struct cd_catalog **out, struct err *e);
+void cd_catalog_free(struct cd_catalog *catalog);
+const struct cd_target *cd_catalog_find(const struct cd_catalog *catalog, const char *id);
+bool cd_credential_is_secret(const struct cd_credential *credential);
+
+/* The release stages every workflow deploys to. */
+struct cd_environment {
+	const char *name;      /* development, staging, production */
+	const char *suffix;    /* appended to app names: "-dev", "-staging", "" */
+	const char *condition; /* the job's if: */
+	const char *trigger;   /* for people: "pushes to main" */
+};
+
+extern const struct cd_environment cd_environments[3];
+
+/* Everything a target writer needs, resolved once. */
+struct cd_context {
+	const struct cd_options *options;
+	const struct cd_target *target;
+	const json_t *project;
+	const char *project_path; /* "." or "apps/web" */
+	char *dir;		  /* "" or "apps/web/": prefix of the files written */
+	char *slug;		  /* DNS-safe app name */
+	const char *language;	  /* primary language or "default" */
+	long port;
+	const char *health_path;
+	const struct cd_sizing *sizing;
+	const char *region;
+	char *inferred; /* for the header: "a express app (javascript, npm) at ." */
+};
+
+/* "<dir><name>": a path relative to the repository root. */
+char *cd_path(const struct cd_context *ctx, const char *name);
+/* "<slug><environment suffix>". */
+char *cd_app_name(const struct cd_context *ctx, const struct cd_environment *env);
+
+/* Header comment shared by config files: generated-by + what to know. */
+void cd_header(struct buf *out, const struct cd_context *ctx, const char *prefix);
+/* Renders value as YAML after the header, and adds it to out. */
+void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char *path,
+		 const char *notes, const json_t *value, const char *const *spaced_keys);
+
+/* Steps: {name, uses, with} / {name, run, env}; with and env are stolen (may be NULL). */
+json_t *cd_step_uses(const char *name, const char *uses, json_t *with);
+json_t *cd_step_run(const char *name, const char *run, json_t *env);
+json_t *cd_step_checkout(void);
+
+/* What a target adds to the generic workflow. */
+struct cd_plan {
+	json_t *build_job; /* stolen; NULL: each deploy builds (Fly.io builds remotely) */
+	/* Extra env of one environment's deploy job (a new object), or NULL. */
+	json_t *(*job_env)(const struct cd_context *ctx, const struct cd_environment *env);
+	bool oidc;	      /* deploy jobs need id-token: write */
+	const char *rollback; /* one paragraph for the header: how to roll back */
+	const char *setup;    /* one paragraph for the header: what to create once */
+	/*
+	 * The deploy steps for one environment (checkout included). They must
+	 * leave the public URL in steps.url.outputs.url unless smoke_steps is
+	 * set; rollback_steps run on failure (may be NULL).
+	 */
+	json_t *(*deploy_steps)(const struct cd_context *ctx, const struct cd_environment *env);
+	json_t *(*smoke_steps)(const struct cd_context *ctx, const struct cd_environment *env);
+	json_t *(*rollback_steps)(const struct cd_context *ctx, const struct cd_environment *env);
+};
+
+/* Builds .github/workflows/deploy*.yml from plan (its JSON is consumed) and adds it to out. */
+int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
+		      struct gen_files *out, struct err *e);
+/*
+ * The image job shared by registry-based targets: checkout, login_steps,
+ * then build and push <dir>Dockerfile as image, a shell word evaluated
+ * with image_env (stolen; keeps expressions out of run:), e.g.
+ * "${REGISTRY}/app:${GITHUB_SHA}". Its output `image` names the result.
+ */
+json_t *cd_build_job(const struct cd_context *ctx, json_t *permissions, json_t *login_steps,
+		     const char *image, json_t *image_env);
+
+int cd_flyio_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+int cd_aws_ecs_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+int cd_cloudrun_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+int cd_azure_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+int cd_digitalocean_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+int cd_kubernetes_generate(const struct cd_context *ctx, struct gen_files *out, struct err *e);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * cd_workflow: the release process every deploy workflow follows.
+ *
+ * Targets only say how to build, deploy, find the URL and roll back; the
+ * environments, their triggers, least-privilege permissions, timeouts,
+ * per-environment concurrency, the smoke test and the header naming the
+ * secrets are the same everywhere, so they are written once, here.
+ */
+#include "gen/cd_internal.h"
+
+#include "gen/files.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/xalloc.h"
+#include "util/yaml_emit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct cd_environment cd_environments[3] = {
+	{ "development", "-dev", "github.ref == 'refs/heads/main'", "pushes to main" },
+	{ "staging", "-staging", "startsWith(github.ref, 'refs/heads/release/')",
+	  "pushes to release/* branches" },
+	{ "production", "", "startsWith(github.ref, 'refs/tags/v')", "v*.*.* tags" },
+};
+
+json_t *cd_step_uses(const char *name, const char *uses, json_t *with)
+{
+	json_t *step = json_pack("{s:s, s:s}", "name", name, "uses", uses);
+	if (with)
+		json_object_set_new(step, "with", with);
+	return step;
+}
+
+json_t *cd_step_run(const char *name, const char *run, json_t *env)
+{
+	json_t *step = json_pack("{s:s}", "name", name);
+	if (env)
+		json_object_set_new(step, "env", env);
+	json_object_set_new(step, "run", json_string(run));
+	return step;
+}
+
+json_t *cd_step_checkout(void)
+{
+	return cd_step_uses("Check out", "actions/checkout@v4", NULL);
+}
+
+/* Appends text with every line behind prefix ("# "), blank lines as bare prefix. */
+static void cd_comment_lines(struct buf *out, const char *prefix, const char *text)
+{
+	const char *line = text;
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (len)
+			buf_addf(out, "%s %.*s\n", prefix, (int)len, line);
+		else
+			buf_addf(out, "%s\n", prefix);
+		line += len + (end ? 1 : 0);
+	}
+}
+
+static const char *cd_command(const struct cd_context *ctx)
+{
+	return ctx->options->command ? ctx->options->command : "ampel generate cd";
+}
+
+void cd_header(struct buf *out, const struct cd_context *ctx, const char *prefix)
+{
+	gen_header(out, prefix, cd_command(ctx), ctx->inferred);
+}
+
+void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char *path,
+		 const char *notes, const json_t *value, const char *const *spaced_keys)
+{
+	struct buf text = BUF_INIT;
+	cd_header(&text, ctx, "#");
+	if (notes) {
+		buf_adds(&text, "#\n");
+		cd_comment_lines(&text, "#", notes);
+	}
+	buf_addch(&text, '\n');
+	struct yaml_emit_options options = { YAML_EMIT_SPACED, spaced_keys };
+	yaml_emit(&text, value, &options);
+	gen_files_add(out, path, text.data);
+	buf_free(&text);
+}
+
+/* The column the secret names are padded to in the header. */
+static int cd_name_width(const struct cd_target *target)
+{
+	int width = 0;
+	for (size_t i = 0; i < target->credentials.len; i++) {
+		const struct cd_credential *c = target->credentials.items[i];
+		int len = (int)strlen(c->name);
+		if (len > width)
+			width = len;
+	}
+	return width;
+}
+
+static void cd_list_credentials(struct buf *out, const struct cd_target *target, bool secrets)
+{
+	int width = cd_name_width(target);
+	for (size_t i = 0; i < target->credentials.len; i++) {
+		const struct cd_credential *c = target->credentials.items[i];
+		if (c->type == CD_CREDENTIAL_REGION || cd_credential_is_secret(c) != secrets)
+			continue;
+		buf_addf(out, "  %-*s  %s%s\n", width, c->name, c->label,
+			 c->required ? "" : " (optional)");
+	}
+}
+
+static bool cd_has_credentials(const struct cd_target *target, bool secrets)
+{
+	for (size_t i = 0; i < target->credentials.len; i++) {
+		const struct cd_credential *c = target->credentials.items[i];
+		if (c->type != CD_CREDENTIAL_REGION && cd_credential_is_secret(c) == secrets)
+			return true;
+	}
+	return false;
+}
+
+static void cd_workflow_header(struct buf *out, const struct cd_context *ctx,
+			       const struct cd_plan *plan)
+{
+	const struct cd_target *target = ctx->target;
+	struct buf notes = BUF_INIT;
+	cd_header(out, ctx, "#");
+	buf_addf(&notes, "\nDeploys %s to %s (region %s), following %s\n\n", ctx->slug,
+		 target->name, ctx->region, target->docs);
+	buf_adds(&notes, "Release process, one GitHub environment per stage:\n");
+	for (size_t i = 0; i < 3; i++)
+		buf_addf(&notes, "  %-12s %s\n", cd_environments[i].name,
+			 cd_environments[i].trigger);
+	buf_adds(&notes, "Production is a protected environment: add required reviewers under\n"
+			 "Settings > Environments > production. The approval is configured on the\n"
+			 "environment, not in this file, and deployments wait for it.\n\n");
+	buf_addf(&notes,
+		 "The image is built from %sDockerfile (ampel generate dockerfile writes one)\n"
+		 "and tagged with the commit SHA. Each deploy is smoke-tested on %s.\n\n",
+		 ctx->dir, ctx->health_path);
+	if (cd_has_credentials(target, true)) {
+		buf_adds(&notes, "Secrets to set (Settings > Secrets and variables > Actions, or "
+				 "per environment):\n");
+		cd_list_credentials(&notes, target, true);
+	}
+	if (cd_has_credentials(target, false)) {
+		buf_adds(&notes, "Variables to set (per environment where they differ):\n");
+		cd_list_credentials(&notes, target, false);
+	}
+	if (plan->setup)
+		buf_addf(&notes, "\nOnce: %s\n", plan->setup);
+	if (plan->rollback)
+		buf_addf(&notes, "\nRollback: %s\n", plan->rollback);
+	cd_comment_lines(out, "#", notes.data);
+	buf_free(&notes);
+}
+
+static json_t *cd_smoke_steps_default(const struct cd_context *ctx)
+{
+	json_t *env = json_pack("{s:s, s:s}", "URL", "${{ steps.url.outputs.url }}", "HEALTH_PATH",
+				ctx->health_path);
+	/* Retries with --retry-all-errors ride out the seconds a new release
+	 * takes to receive traffic; a persistent failure fails the job. */
+	json_t *step = cd_step_run("Smoke test",
+				   "curl --fail --silent --show-error --location --max-time 10 \\\n"
+				   "  --retry 10 --retry-delay 6 --retry-all-errors \\\n"
+				   "  \"${URL%/}${HEALTH_PATH}\"\n",
+				   env);
+	return json_pack("[o]", step);
+}
+
+static json_t *cd_deploy_job(const struct cd_context *ctx, const struct cd_plan *plan,
+			     const struct cd_environment *env)
+{
+	json_t *job = json_object();
+	struct buf text = BUF_INIT;
+	buf_addf(&text, "Deploy to %s", env->name);
+	json_object_set_new(job, "name", json_string(text.data));
+	json_object_set_new(job, "if", json_string(env->condition));
+	if (plan->build_job)
+		json_object_set_new(job, "needs", json_string("build"));
+	json_object_set_new(job, "runs-on", json_string("ubuntu-latest"));
+	json_object_set_new(job, "timeout-minutes", json_integer(30));
+	json_t *environment = json_pack("{s:s}", "name", env->name);
+	if (!plan->smoke_steps)
+		json_object_set_new(environment, "url",
+				    json_string("${{ steps.url.outputs.url }}"));
+	json_object_set_new(job, "environment", environment);
+	buf_reset(&text);
+	buf_addf(&text, "deploy-%s-%s", ctx->slug, env->name);
+	/* One deploy per environment at a time, and never cancelled half-way. */
+	json_object_set_new(job, "concurrency",
+			    json_pack("{s:s, s:b}", "group", text.data, "cancel-in-progress", 0));
+	json_t *permissions = json_pack("{s:s}", "contents", "read");
+	if (plan->oidc)
+		json_object_set_new(permissions, "id-token", json_string("write"));
+	json_object_set_new(job, "permissions", permissions);
+	char *app = cd_app_name(ctx, env);
+	json_t *job_env = json_pack("{s:s, s:s}", "APP_NAME", app, "DEPLOY_ENVIRONMENT", env->name);
+	free(app);
+	json_t *extra = plan->job_env ? plan->job_env(ctx, env) : NULL;
+	if (extra)
+		json_object_update(job_env, extra);
+	json_decref(extra);
+	json_object_set_new(job, "env", job_env);
+
+	json_t *steps = plan->deploy_steps(ctx, env);
+	json_t *smoke =
+		plan->smoke_steps ? plan->smoke_steps(ctx, env) : cd_smoke_steps_default(ctx);
+	json_array_extend(steps, smoke);
+	json_decref(smoke);
+	if (plan->rollback_steps) {
+		json_t *rollback = plan->rollback_steps(ctx, env);
+		json_array_extend(steps, rollback);
+		json_decref(rollback);
+	}
+	json_object_set_new(job, "steps", steps);
+	buf_free(&text);
+	return job;
+}
+
+json_t *cd_build_job(const struct cd_context *ctx, json_t *permissions, json_t *login_steps,
+		     const char *image, json_t *image_env)
+{
+	json_t *job = json_pack("{s:s, s:s, s:i, s:o}", "name", "Build image", "runs-on",
+				"ubuntu-latest", "timeout-minutes", 20, "permissions", permissions);
+	json_object_set_new(job, "outputs",
+			    json_pack("{s:s}", "image", "${{ steps.image.outputs.image }}"));
+	json_t *steps = json_pack("[o]", cd_step_checkout());
+	json_array_extend(steps, login_steps);
+	json_decref(login_steps);
+	struct buf run = BUF_INIT;
+	buf_addf(&run, "echo \"image=%s\" >> \"$GITHUB_OUTPUT\"\n", image);
+	json_t *name = cd_step_run("Name the image", run.data, image_env);
+	json_object_set_new(name, "id", json_string("image"));
+	json_array_append_new(steps, name);
+	json_array_append_new(
+		steps, cd_step_uses("Set up Docker Buildx", "docker/setup-buildx-action@v3", NULL));
+	char *dockerfile = cd_path(ctx, "Dockerfile");
+	json_t *with = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s}", "context",
+				 *ctx->dir ? ctx->project_path : ".", "file", dockerfile, "push", 1,
+				 "tags", "${{ steps.image.outputs.image }}", "cache-from",
+				 "type=gha", "cache-to", "type=gha,mode=max");
+	free(dockerfile);
+	json_array_append_new(steps,
+			      cd_step_uses("Build and push", "docker/build-push-action@v6", with));
+	json_object_set_new(job, "steps", steps);
+	buf_free(&run);
+	return job;
+}
+
+static char *cd_workflow_path(const struct cd_context *ctx)
+{
+	struct buf path = BUF_INIT;
+	if (*ctx->dir)
+		buf_addf(&path, ".github/workflows/deploy-%s.yml", ctx->slug);
+	else
+		buf_adds(&path, ".github/workflows/deploy.yml");
+	return buf_detach(&path);
+}
+
+int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
+		      struct gen_files *out, struct err *e)
+{
+	json_t *workflow = json_object();
+	struct buf text = BUF_INIT;
+	buf_addf(&text, "Deploy %s to %s", ctx->slug, ctx->target->name);
+	json_object_set_new(workflow, "name", json_string(text.data));
+	json_t *push =
+		json_pack("{s:[s, s], s:[s]}", "branches", "main", "release/**", "tags", "v*.*.*");
+	json_object_set_new(workflow, "on", json_pack("{s:o}", "push", push));
+	/* Jobs widen this only as far as they need. */
+	json_object_set_new(workflow, "permissions", json_pack("{s:s}", "contents", "read"));
+	json_t *jobs = json_object();
+	if (plan->build_job)
+		json_object_set_new(jobs, "build", plan->build_job);
+	for (size_t i = 0; i < 3; i++) {
+		buf_reset(&text);
+		buf_addf(&text, "deploy-%s", cd_environments[i].name);
+		json_object_set_new(jobs, text.data, cd_deploy_job(ctx, plan, &cd_environments[i]));
+	}
+	json_object_set_new(workflow, "jobs", jobs);
+
+	buf_reset(&text);
+	cd_workflow_header(&text, ctx, plan);
+	buf_addch(&text, '\n');
+	static const char *const spaced[] = { "jobs", NULL };
+	struct yaml_emit_options options = { YAML_EMIT_SPACED, spaced };
+	yaml_emit(&text, workflow, &options);
+	char *path = cd_workflow_path(ctx);
+	gen_files_add(out, path, text.data);
+	free(path);
+	buf_free(&text);
+	json_decref(workflow);
+	(void)e;
+	return 0;
+}
