@@ -393,11 +393,17 @@ static char *cd_describe(const json_t *project, const char *path)
 	const char *language = json_get_str(project, "primary_language", NULL);
 	const char *pm =
 		json_string_value(json_array_get(json_object_get(project, "package_managers"), 0));
-	buf_addf(&out, "%s %s app", framework ? "a" : "an", framework ? framework : "unframed");
-	if (language || pm)
+	const char *what = framework ? framework : language ? language : "unknown";
+	buf_addf(&out, "%s %s app", strchr("aeiou", what[0]) ? "an" : "a", what);
+	if (framework && (language || pm))
 		buf_addf(&out, " (%s%s%s)", language ? language : "", language && pm ? ", " : "",
 			 pm ? pm : "");
-	buf_addf(&out, " at %s", path);
+	else if (!framework && pm)
+		buf_addf(&out, " (%s)", pm);
+	if (str_eq(path, "."))
+		buf_adds(&out, " at the repository root");
+	else
+		buf_addf(&out, " at %s", path);
 	return buf_detach(&out);
 }
 

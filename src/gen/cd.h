@@ -3,7 +3,7 @@
  * Azure Container Apps, DigitalOcean App Platform and Kubernetes.
  *
  * A release process as teams run it: development on pushes to the default
- * branch, staging on release/*, production on v*.*.* tags behind a
+ * branch, staging on release/ branches, production on v*.*.* tags behind a
  * protected environment; a smoke test after each deploy and a rollback
  * where the platform has one. Provider knowledge (credentials, regions,
  * defaults) is data: config/deployment-providers.yaml. Secrets are named,

@@ -138,9 +138,9 @@ static void cd_workflow_header(struct buf *out, const struct cd_context *ctx,
 			 "Settings > Environments > production. The approval is configured on the\n"
 			 "environment, not in this file, and deployments wait for it.\n\n");
 	buf_addf(&notes,
-		 "The image is built from %sDockerfile (ampel generate dockerfile writes one)\n"
-		 "and tagged with the commit SHA. Each deploy is smoke-tested on %s.\n\n",
-		 ctx->dir, ctx->health_path);
+		 "The image is built from %s%sDockerfile (ampel generate dockerfile writes\n"
+		 "one) and tagged with the commit SHA. Each deploy is smoke-tested on %s.\n\n",
+		 *ctx->dir ? "" : "./", ctx->dir, ctx->health_path);
 	if (cd_has_credentials(target, true)) {
 		buf_adds(&notes, "Secrets to set (Settings > Secrets and variables > Actions, or "
 				 "per environment):\n");
@@ -252,6 +252,51 @@ json_t *cd_build_job(const struct cd_context *ctx, json_t *permissions, json_t *
 	return job;
 }
 
+/* Rebuilds obj with the keys of order first, in that order, then the rest. */
+static json_t *cd_reorder(json_t *obj, const char *const *order, size_t count)
+{
+	json_t *ordered = json_object();
+	for (size_t k = 0; k < count; k++) {
+		json_t *value = json_object_get(obj, order[k]);
+		if (value)
+			json_object_set(ordered, order[k], value);
+	}
+	const char *key;
+	json_t *value;
+	json_object_foreach(obj, key, value)
+	{
+		if (!json_object_get(ordered, key))
+			json_object_set(ordered, key, value);
+	}
+	return ordered;
+}
+
+/* Jobs and steps read best in the order people write them. */
+static void cd_jobs_order(json_t *jobs)
+{
+	static const char *const job_order[] = {
+		"name",	       "if",	      "needs",	     "runs-on", "timeout-minutes",
+		"environment", "concurrency", "permissions", "outputs", "env",
+		"steps"
+	};
+	static const char *const step_order[] = { "name", "id",	 "if", "uses", "working-directory",
+						  "with", "env", "run" };
+	const char *id;
+	json_t *job;
+	void *tmp;
+	json_object_foreach_safe(jobs, tmp, id, job)
+	{
+		json_t *steps = json_object_get(job, "steps");
+		size_t i;
+		json_t *step;
+		json_array_foreach(steps, i, step)
+		{
+			json_array_set_new(steps, i, cd_reorder(step, step_order, 8));
+		}
+		json_object_set_new(jobs, id, cd_reorder(job, job_order, 11));
+	}
+}
+
 static char *cd_workflow_path(const struct cd_context *ctx)
 {
 	struct buf path = BUF_INIT;
@@ -282,6 +327,7 @@ int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 		buf_addf(&text, "deploy-%s", cd_environments[i].name);
 		json_object_set_new(jobs, text.data, cd_deploy_job(ctx, plan, &cd_environments[i]));
 	}
+	cd_jobs_order(jobs);
 	json_object_set_new(workflow, "jobs", jobs);
 
 	buf_reset(&text);

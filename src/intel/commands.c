@@ -95,9 +95,50 @@ struct commands_context {
 	struct project *p;
 	struct scan *scan;
 	struct arena *arena;
-	struct map *vars;
-	const char *ecosystem; /* of the package manager */
+	struct map *vars; /* the project's placeholders; run and exec set per rule */
+	const struct rule *package_manager;
 };
+
+/*
+ * The package manager of ecosystem among p's findings, most confident
+ * first: a Django app's pytest runs under poetry even when the repository
+ * also has a package.json for its front-end tooling.
+ */
+static const struct rule *commands_manager_of(const struct project *p, const char *ecosystem)
+{
+	const struct finding *best = NULL;
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (f->kind == FINDING_PACKAGE_MANAGER && f->rule &&
+		    str_eq(rule_ecosystem(f->rule), ecosystem) &&
+		    (!best || f->confidence > best->confidence))
+			best = f;
+	}
+	return best ? best->rule : NULL;
+}
+
+/* Sets {run} and {exec} for a template of rule: its own ecosystem's manager's. */
+static void commands_set_runner(struct commands_context *c, const struct rule *rule)
+{
+	const struct rule *manager = c->package_manager;
+	const char *ecosystem = rule_ecosystem(rule);
+	if (ecosystem && rule_kind(rule) != FINDING_PACKAGE_MANAGER &&
+	    (!manager || !str_eq(rule_ecosystem(manager), ecosystem)))
+		manager = commands_manager_of(c->p, ecosystem);
+	if (rule_kind(rule) == FINDING_PACKAGE_MANAGER)
+		manager = rule;
+	static const char *const names[] = { "run", "exec" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const char *value = manager ? rule_var(manager, names[i]) : NULL;
+		/* Without a manager, tools run as installed: "{exec} pytest" is "pytest". */
+		if (!value && !manager && strcmp(names[i], "exec") == 0)
+			value = "";
+		if (value)
+			map_put(c->vars, names[i], (void *)value);
+		else
+			map_del(c->vars, names[i]);
+	}
+}
 
 /* The filled template, or NULL when the rule has none or a placeholder is unknown. */
 static const char *commands_from_rule(struct commands_context *c, const struct rule *rule,
@@ -108,6 +149,7 @@ static const char *commands_from_rule(struct commands_context *c, const struct r
 	const char *template_text = rule_project_command(rule, kind, c->p, c->scan);
 	if (!template_text)
 		return NULL;
+	commands_set_runner(c, rule);
 	struct buf out = BUF_INIT;
 	const char *command = NULL;
 	if (rules_expand(template_text, c->vars, &out) == 0)
@@ -137,19 +179,25 @@ static const char *commands_from_findings(struct commands_context *c, enum findi
 }
 
 /*
- * "{run} build" when the project has a real `build` script that its package
- * manager runs (composer does not run package.json's scripts).
+ * "{run} build" when the manifest of the project's package manager has a
+ * real `build` script (composer does not run package.json's scripts).
  */
 static const char *commands_from_script(struct commands_context *c, const char *script)
 {
-	if (!commands_script_is_real(map_get(c->p->scripts, script)) || !map_has(c->vars, "run") ||
-	    !str_eq(map_get(c->p->script_ecosystems, script), c->ecosystem))
+	const struct rule *manager = c->package_manager;
+	const char *run = manager ? rule_var(manager, "run") : NULL;
+	if (!run)
 		return NULL;
-	return arena_printf(c->arena, "%s %s", (const char *)map_get(c->vars, "run"), script);
+	struct buf key = BUF_INIT;
+	buf_addf(&key, "%s:%s", rule_ecosystem(manager), script);
+	const char *command = map_get(c->p->ecosystem_scripts, key.data);
+	buf_free(&key);
+	if (!commands_script_is_real(command))
+		return NULL;
+	return arena_printf(c->arena, "%s %s", run, script);
 }
 
-static const char *commands_choose(struct commands_context *c, enum command_kind kind,
-				   const struct rule *package_manager)
+static const char *commands_choose(struct commands_context *c, enum command_kind kind)
 {
 	static const char *const script_names[COMMAND_KINDS] = { NULL, "build", "test", "lint",
 								 "start" };
@@ -169,38 +217,66 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	if (kind == COMMAND_INSTALL && c->p->workspace && c->p->workspace->commands[kind])
 		return c->p->workspace->commands[kind];
 	if (kind == COMMAND_INSTALL)
-		return commands_from_rule(c, package_manager, kind);
+		return commands_from_rule(c, c->package_manager, kind);
 	if (kind == COMMAND_START)
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
 	for (const int *where = order[kind]; *where >= 0 && !command; where++)
 		command = *where == FINDING_PACKAGE_MANAGER
-				  ? commands_from_rule(c, package_manager, kind)
+				  ? commands_from_rule(c, c->package_manager, kind)
 				  : commands_from_findings(c, (enum finding_kind) * where, kind);
 	return command;
 }
 
-void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
+/*
+ * Languages whose packages another language's managers handle: a
+ * TypeScript app installs with npm, a Kotlin one builds with Gradle.
+ */
+static const char *commands_language_family(const char *language)
 {
-	const struct finding *pm = project_top(p, FINDING_PACKAGE_MANAGER);
-	const struct rule *package_manager = pm ? pm->rule : NULL;
-	struct commands_context c = { .p = p, .scan = scan, .arena = arena, .vars = map_new() };
-	if (package_manager) {
-		c.ecosystem = rule_ecosystem(package_manager);
-		static const char *const names[] = { "run", "exec" };
-		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-			const char *value = rule_var(package_manager, names[i]);
-			if (value)
-				map_put(c.vars, names[i], (void *)value);
+	static const char *const families[][2] = {
+		{ "typescript", "javascript" }, { "vue", "javascript" },  { "svelte", "javascript" },
+		{ "astro", "javascript" },	{ "kotlin", "java" },	   { "scala", "java" },
+		{ "groovy", "java" },		{ "fsharp", "csharp" },
+	};
+	for (size_t i = 0; language && i < sizeof(families) / sizeof(*families); i++)
+		if (strcmp(language, families[i][0]) == 0)
+			return families[i][1];
+	return language;
+}
+
+const struct finding *commands_package_manager(const struct project *p)
+{
+	const char *family = commands_language_family(p->primary_language);
+	const struct finding *best = NULL;
+	bool best_matches = false;
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (f->kind != FINDING_PACKAGE_MANAGER)
+			continue;
+		bool matches = f->rule && family &&
+			       str_eq(commands_language_family(rule_language(f->rule)), family);
+		if (!best || (matches && !best_matches) ||
+		    (matches == best_matches && f->confidence > best->confidence)) {
+			best = f;
+			best_matches = matches;
 		}
 	}
+	return best;
+}
+
+void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
+{
+	p->package_manager = commands_package_manager(p);
+	struct commands_context c = { .p = p, .scan = scan, .arena = arena, .vars = map_new() };
+	c.package_manager = p->package_manager ? p->package_manager->rule : NULL;
 	map_put(c.vars, "name", (void *)p->name);
 	if (p->port)
 		map_put(c.vars, "port", arena_printf(arena, "%d", p->port));
 	commands_guess_entry_points(p, scan, arena, c.vars);
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
-		p->commands[kind] = commands_choose(&c, kind, package_manager);
+		p->commands[kind] = commands_choose(&c, kind);
 	map_free(c.vars, NULL);
 }

@@ -12,11 +12,18 @@
 #define AMPEL_INTEL_COMMANDS_H
 
 struct arena;
+struct finding;
 struct project;
 struct rule_set;
 struct scan;
 
-/* Fills p->commands from p's findings (rules applied) and scripts. */
+/*
+ * The package manager that runs p: of those found, one of the primary
+ * language's family (a Django app with a package.json for its linters is
+ * still a pip/poetry project), else the most confident.
+ */
+const struct finding *commands_package_manager(const struct project *p);
+/* Sets p->package_manager and fills p->commands from p's findings and scripts. */
 void commands_infer(struct project *p, struct scan *scan, struct arena *arena);
 
 #endif

@@ -53,6 +53,10 @@ static json_t *document_findings(const struct project *p, enum finding_kind kind
 			vec_push(&found, f);
 	}
 	vec_sort(&found, document_compare_findings);
+	/* The package manager that runs the project leads its list. */
+	for (size_t i = 1; kind == FINDING_PACKAGE_MANAGER && i < found.len; i++)
+		if (found.items[i] == p->package_manager)
+			vec_insert(&found, 0, vec_remove(&found, i));
 	json_t *list = json_array();
 	for (size_t i = 0; i < found.len; i++) {
 		const struct finding *f = found.items[i];

@@ -157,10 +157,16 @@ void manifest_set_name(struct manifest_ctx *ctx, const char *name)
 void manifest_script(struct manifest_ctx *ctx, const char *ecosystem, const char *name,
 		     const char *command)
 {
-	if (!name || !*name || !command || map_has(ctx->p->scripts, name))
+	if (!name || !*name || !command)
 		return;
-	map_put(ctx->p->scripts, name, arena_strdup(ctx->arena, command));
-	map_put(ctx->p->script_ecosystems, name, (void *)ecosystem);
+	char *copy = arena_strdup(ctx->arena, command);
+	if (!map_has(ctx->p->scripts, name))
+		map_put(ctx->p->scripts, name, copy);
+	struct buf key = BUF_INIT;
+	buf_addf(&key, "%s:%s", ecosystem, name);
+	if (!map_has(ctx->p->ecosystem_scripts, key.data))
+		map_put(ctx->p->ecosystem_scripts, key.data, copy);
+	buf_free(&key);
 }
 
 const char *manifest_clean_member(struct manifest_ctx *ctx, const char *member)

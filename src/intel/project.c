@@ -33,7 +33,7 @@ struct project *project_new(struct arena *arena, const char *dir)
 	const char *slash = strrchr(dir, '/');
 	p->name = slash ? slash + 1 : dir;
 	p->scripts = map_new();
-	p->script_ecosystems = map_new();
+	p->ecosystem_scripts = map_new();
 	p->runtimes = map_new();
 	p->runtime_sources = map_new();
 	return p;
@@ -50,7 +50,7 @@ void project_free(struct project *p)
 	vec_free(&p->languages, NULL);
 	vec_free(&p->workspace_members, NULL);
 	map_free(p->scripts, NULL);
-	map_free(p->script_ecosystems, NULL);
+	map_free(p->ecosystem_scripts, NULL);
 	map_free(p->runtimes, NULL);
 	map_free(p->runtime_sources, NULL);
 	free(p);

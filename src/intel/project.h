@@ -74,7 +74,9 @@ struct project {
 	struct vec manifests;	       /* const char *: manifest paths from the root */
 	struct vec dependencies;       /* struct dependency * */
 	struct map *scripts;	       /* package.json/composer scripts: name -> command */
-	struct map *script_ecosystems; /* name -> "npm", "packagist", "deno" (static) */
+	/* "npm:build" -> command: each manifest's scripts, for the package
+	 * manager that runs them (composer's "test" is not package.json's). */
+	struct map *ecosystem_scripts;
 	struct map *runtimes;	       /* "node" -> "20" (see docs/analysis.md for keys) */
 	struct map *runtime_sources;   /* "node" -> ".nvmrc" */
 	struct vec findings;	       /* struct finding * */
@@ -82,6 +84,7 @@ struct project {
 	int port;		       /* 0 when it cannot be told */
 	const char *port_source;
 	const char *commands[COMMAND_KINDS];
+	const struct finding *package_manager; /* the one that runs the project */
 	struct vec languages; /* struct language_share *, by bytes, descending */
 	const char *primary_language;
 	struct vec workspace_members; /* const char *: project paths this one declares */
