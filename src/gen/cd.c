@@ -394,6 +394,8 @@ static char *cd_describe(const json_t *project, const char *path)
 	const char *pm =
 		json_string_value(json_array_get(json_object_get(project, "package_managers"), 0));
 	const char *what = framework ? framework : language ? language : "unknown";
+	if (pm && language && strcmp(pm, language) == 0)
+		pm = NULL; /* "go (go)" says nothing */
 	buf_addf(&out, "%s %s app", strchr("aeiou", what[0]) ? "an" : "a", what);
 	if (framework && (language || pm))
 		buf_addf(&out, " (%s%s%s)", language ? language : "", language && pm ? ", " : "",
@@ -532,13 +534,13 @@ int gen_cd(const json_t *analysis, const struct cd_options *options, struct gen_
 		return rc;
 	}
 	if (options->provider != CI_GITHUB) {
+		int rc = cd_unsupported(
+			e,
+			"%s: deploy workflows are written for GitHub Actions only "
+			"(--provider github)%s",
+			target->name, "; the platform config files it writes too work with any CI");
 		cd_catalog_free(catalog);
-		return cd_unsupported(e,
-				      "%s: deploy workflows are written for GitHub Actions only "
-				      "(--provider github)%s",
-				      target->name,
-				      "; the platform config files can be generated with it and "
-				      "used from any CI");
+		return rc;
 	}
 	struct cd_context ctx = { .options = options };
 	int rc = cd_context_init(&ctx, analysis, target, e);

@@ -104,9 +104,9 @@ int cd_azure_generate(const struct cd_context *ctx, struct gen_files *out, struc
 		 "a resource group and a registry (AZURE_RESOURCE_GROUP,\n"
 		 "AZURE_ACR_NAME); an app registration with a federated credential for\n"
 		 "this repository's environments, Contributor on the resource group and\n"
-		 "AcrPush on the registry. The apps (%s-dev, %s-staging, %s)\n"
-		 "are created on their first deploy, listening on port %ld.",
-		 ctx->slug, ctx->slug, ctx->slug, ctx->port);
+		 "AcrPush on the registry. The apps are created on their first deploy,\n"
+		 "listening on port %ld: %s-dev, %s-staging and %s.",
+		 ctx->port, ctx->slug, ctx->slug, ctx->slug);
 	struct cd_plan plan = {
 		.build_job = build,
 		.job_env = azure_job_env,

@@ -96,12 +96,13 @@ int cd_cloudrun_generate(const struct cd_context *ctx, struct gen_files *out, st
 		ctx, json_pack("{s:s, s:s}", "contents", "read", "id-token", "write"), login,
 		image.data, json_pack("{s:s}", "PROJECT_ID", "${{ vars.GCP_PROJECT_ID }}"));
 	buf_addf(&setup,
-		 "an Artifact Registry Docker repository named %s in %s; a\n"
-		 "workload identity pool and provider trusting this repository; a service\n"
-		 "account with roles/run.admin, roles/artifactregistry.writer and\n"
-		 "roles/iam.serviceAccountUser. The services are public\n"
-		 "(--allow-unauthenticated); drop the flag for a private one.",
-		 ctx->slug, ctx->region);
+		 "an Artifact Registry Docker repository in %s named\n"
+		 "%s; a workload identity pool and provider trusting this\n"
+		 "repository; a service account with roles/run.admin,\n"
+		 "roles/artifactregistry.writer and roles/iam.serviceAccountUser. The\n"
+		 "services are public (--allow-unauthenticated); drop the flag for a\n"
+		 "private one.",
+		 ctx->region, ctx->slug);
 	struct cd_plan plan = {
 		.build_job = build,
 		.job_env = cloudrun_job_env,

@@ -51,7 +51,7 @@ static void do_write_spec(const struct cd_context *ctx, struct gen_files *out)
 		    "digitalocean/app_action, which replaces ${APP_NAME} and ${IMAGE_TAG}.\n"
 		    "Set the values of the variables under envs in the control panel\n"
 		    "(encrypted); the spec only names them.",
-		    spec, NULL);
+		    spec);
 	free(path);
 	json_decref(spec);
 }
@@ -95,8 +95,8 @@ int cd_digitalocean_generate(const struct cd_context *ctx, struct gen_files *out
 			     json_pack("{s:s}", "REGISTRY", "${{ vars.DIGITALOCEAN_REGISTRY }}"));
 	buf_addf(&setup,
 		 "a container registry (DIGITALOCEAN_REGISTRY) integrated with App\n"
-		 "Platform. The apps %s-dev, %s-staging and %s are created from\n"
-		 "the spec on their first deploy.",
+		 "Platform. The apps are created from the spec on their first deploy:\n"
+		 "%s-dev, %s-staging and %s.",
 		 ctx->slug, ctx->slug, ctx->slug);
 	struct cd_plan plan = {
 		.build_job = build,

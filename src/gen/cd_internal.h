@@ -103,9 +103,9 @@ char *cd_app_name(const struct cd_context *ctx, const struct cd_environment *env
 
 /* Header comment shared by config files: generated-by + what to know. */
 void cd_header(struct buf *out, const struct cd_context *ctx, const char *prefix);
-/* Renders value as YAML after the header, and adds it to out. */
+/* Renders a manifest as YAML after the header (and notes), and adds it to out. */
 void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char *path,
-		 const char *notes, const json_t *value, const char *const *spaced_keys);
+		 const char *notes, const json_t *value);
 
 /* Steps: {name, uses, with} / {name, run, env}; with and env are stolen (may be NULL). */
 json_t *cd_step_uses(const char *name, const char *uses, json_t *with);

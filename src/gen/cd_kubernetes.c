@@ -76,7 +76,7 @@ static void k8s_write_deployment(const struct cd_context *ctx, struct gen_files 
 		    "The image is set per deploy by the workflow (kustomize images). The pod\n"
 		    "runs as UID 10001, not root: the image must not need to write outside\n"
 		    "its working directory as another user.",
-		    deployment, NULL);
+		    deployment);
 	free(path);
 	json_decref(deployment);
 }
@@ -89,7 +89,7 @@ static void k8s_write_service(const struct cd_context *ctx, struct gen_files *ou
 		"spec", "type", "ClusterIP", "selector", k8s_labels(ctx), "ports", "name", "http",
 		"port", (json_int_t)80, "targetPort", "http", "protocol", "TCP");
 	char *path = cd_path(ctx, "k8s/service.yaml");
-	cd_add_yaml(out, ctx, path, NULL, service, NULL);
+	cd_add_yaml(out, ctx, path, NULL, service);
 	free(path);
 	json_decref(service);
 }
@@ -110,7 +110,7 @@ static void k8s_write_ingress(const struct cd_context *ctx, struct gen_files *ou
 		    "Replace the host with the app's domain (one per environment) and the\n"
 		    "class with the cluster's ingress controller; add a tls section (e.g.\n"
 		    "with cert-manager) to serve HTTPS.",
-		    ingress, NULL);
+		    ingress);
 	free(path);
 	buf_free(&host);
 	json_decref(ingress);
@@ -128,7 +128,7 @@ static void k8s_write_kustomization(const struct cd_context *ctx, struct gen_fil
 			  "resources", "deployment.yaml", "service.yaml", "ingress.yaml");
 	char *path = cd_path(ctx, "k8s/kustomization.yaml");
 	cd_add_yaml(out, ctx, path, "kubectl apply -k applies the three manifests together.",
-		    kustomization, NULL);
+		    kustomization);
 	free(path);
 	json_decref(kustomization);
 }
@@ -225,8 +225,9 @@ int cd_kubernetes_generate(const struct cd_context *ctx, struct gen_files *out, 
 		image.data, json_pack("{s:s}", "OWNER", "${{ github.repository_owner }}"));
 	buf_addf(&setup,
 		 "a kubeconfig (KUBE_CONFIG) for a service account allowed to manage\n"
-		 "the namespaces %s-development, %s-staging and %s-production; a\n"
-		 "pull secret in them if the GHCR package is private; an ingress controller.",
+		 "the app's namespaces (%s-development, %s-staging,\n"
+		 "%s-production); a pull secret in them if the GHCR package is\n"
+		 "private; an ingress controller.",
 		 ctx->slug, ctx->slug, ctx->slug);
 	struct cd_plan plan = {
 		.build_job = build,

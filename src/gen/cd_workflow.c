@@ -72,7 +72,7 @@ void cd_header(struct buf *out, const struct cd_context *ctx, const char *prefix
 }
 
 void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char *path,
-		 const char *notes, const json_t *value, const char *const *spaced_keys)
+		 const char *notes, const json_t *value)
 {
 	struct buf text = BUF_INIT;
 	cd_header(&text, ctx, "#");
@@ -81,7 +81,8 @@ void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char
 		cd_comment_lines(&text, "#", notes);
 	}
 	buf_addch(&text, '\n');
-	struct yaml_emit_options options = { YAML_EMIT_SPACED, spaced_keys };
+	/* Manifests read as one block, as kubectl and App Platform docs write them. */
+	struct yaml_emit_options options = { 0, NULL };
 	yaml_emit(&text, value, &options);
 	gen_files_add(out, path, text.data);
 	buf_free(&text);
@@ -128,7 +129,7 @@ static void cd_workflow_header(struct buf *out, const struct cd_context *ctx,
 	const struct cd_target *target = ctx->target;
 	struct buf notes = BUF_INIT;
 	cd_header(out, ctx, "#");
-	buf_addf(&notes, "\nDeploys %s to %s (region %s), following %s\n\n", ctx->slug,
+	buf_addf(&notes, "\nDeploys %s to %s (region %s), following\n%s\n\n", ctx->slug,
 		 target->name, ctx->region, target->docs);
 	buf_adds(&notes, "Release process, one GitHub environment per stage:\n");
 	for (size_t i = 0; i < 3; i++)

@@ -20,6 +20,7 @@
 #include "util/yaml.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -786,12 +787,16 @@ static bool emit_runs(struct gen *g, const char *key)
 	return true;
 }
 
-/* An optional step: skipped when null or when its placeholder has no value. */
-static void emit_step(struct gen *g, const char *key, const char *def)
+/* An optional step, NULL when the recipe says null or a placeholder has no value. */
+static char *step_command(struct gen *g, const char *key, const char *def)
 {
 	const struct yaml_node *node = yaml_get(g->recipe, key);
-	const char *tmpl = node ? (yaml_is_null(node) ? NULL : node->value) : def;
-	char *command = fill_new(g, tmpl);
+	return fill_new(g, node ? (yaml_is_null(node) ? NULL : node->value) : def);
+}
+
+static void emit_step(struct gen *g, const char *key, const char *def)
+{
+	char *command = step_command(g, key, def);
 	if (command)
 		emit_run(g, command);
 	free(command);
@@ -827,13 +832,23 @@ static void emit_env(struct gen *g, const char *key)
 	buf_free(&lines);
 }
 
-/* Distro packages of the stage: the recipe's, plus those its dependencies need. */
-static void emit_packages(struct gen *g, const char *key, const char *dep_key)
+static void push_list(struct vec *names, const struct yaml_node *list)
+{
+	for (size_t i = 0; list && i < list->count; i++)
+		vec_push(names, (void *)list->items[i]->value);
+}
+
+/*
+ * Distro packages of a stage: the recipe's, plus the system libraries its
+ * (non-dev) dependencies need; a single stage gets both sets.
+ */
+static void emit_packages(struct gen *g, bool build_stage, bool final_stage)
 {
 	struct vec names = VEC_INIT;
-	const struct yaml_node *list = yaml_get(g->recipe, key);
-	for (size_t i = 0; list && i < list->count; i++)
-		vec_push(&names, (void *)list->items[i]->value);
+	if (build_stage)
+		push_list(&names, yaml_get(g->recipe, "build_packages"));
+	if (final_stage)
+		push_list(&names, yaml_get(g->recipe, "packages"));
 	const struct yaml_node *deps = yaml_get(g->recipe, "dependency_packages");
 	for (size_t i = 0; deps && i < deps->count; i++) {
 		const char *dep = yaml_str(yaml_get(deps->items[i], "dependency"));
@@ -845,9 +860,10 @@ static void emit_packages(struct gen *g, const char *key, const char *dep_key)
 			used = used || (str_eq(json_get_str(d, "name", NULL), dep) &&
 					!json_get_bool(d, "dev", false));
 		}
-		const struct yaml_node *more = used ? yaml_get(deps->items[i], dep_key) : NULL;
-		for (size_t k = 0; more && k < more->count; k++)
-			vec_push(&names, (void *)more->items[k]->value);
+		if (used && build_stage)
+			push_list(&names, yaml_get(deps->items[i], "build"));
+		if (used && final_stage)
+			push_list(&names, yaml_get(deps->items[i], "runtime"));
 	}
 	struct buf joined = BUF_INIT;
 	for (size_t i = 0; i < names.len; i++) {
@@ -910,6 +926,7 @@ static void emit_dependency_files(struct gen *g, const char *chown)
 	}
 	struct buf line = BUF_INIT;
 	buf_addf(&line, "COPY %s", chown);
+	buf_rtrim(&line);
 	size_t plain = line.len;
 	for (size_t k = 0; k < files.len; k++) {
 		const char *f = files.items[k];
@@ -983,4 +1000,359 @@ static void emit_healthcheck(struct gen *g)
 		buf_addch(&g->out, '\n');
 	}
 	vec_free(&argv, free);
+}
+
+/* Each "IMAGE FROM TO" of copy_images: a tool taken from its official image. */
+static bool emit_copy_images(struct gen *g)
+{
+	const struct yaml_node *list = yaml_get(g->recipe, "copy_images");
+	for (size_t i = 0; list && i < list->count; i++) {
+		char *spec = fill_new(g, list->items[i]->value);
+		if (!spec)
+			return false;
+		size_t n = strcspn(spec, " ");
+		buf_addf(&g->out, "COPY --from=%.*s%s\n", (int)n, spec, spec + n);
+		free(spec);
+	}
+	return true;
+}
+
+static void emit_install_and_build(struct gen *g, const char *chown)
+{
+	bool member = strcmp(g->member, ".") != 0;
+	emit_dependency_files(g, chown);
+	emit_step(g, "install", "{install}");
+	buf_addf(&g->out, "COPY %s. .\n", chown);
+	char *build = step_command(g, "build", "{build}");
+	if (build && member)
+		buf_addf(&g->out, "WORKDIR /app/%s\n", g->member);
+	if (build)
+		emit_run(g, build);
+	if (build && member)
+		buf_adds(&g->out, "WORKDIR /app\n");
+	free(build);
+	emit_step(g, "after_build", NULL);
+}
+
+static bool emit_user_setup(struct gen *g)
+{
+	const char *create = field(g, "create_user");
+	char *command = create ? fill_new(g, create) : NULL;
+	if (create && !command)
+		return false;
+	if (command)
+		emit_run(g, command);
+	free(command);
+	buf_adds(&g->out, "WORKDIR /app\n");
+	return emit_runs(g, "setup");
+}
+
+/* Paths the app writes at run time, owned by its user; relative to the project. */
+static void emit_writable(struct gen *g)
+{
+	const struct yaml_node *list = yaml_get(g->recipe, "writable");
+	struct buf paths = BUF_INIT;
+	for (size_t i = 0; list && i < list->count; i++) {
+		if (strcmp(g->member, ".") != 0)
+			buf_addf(&paths, " %s/%s", g->member, list->items[i]->value);
+		else
+			buf_addf(&paths, " %s", list->items[i]->value);
+	}
+	if (paths.len) {
+		struct buf command = BUF_INIT;
+		buf_addf(&command, "mkdir -p%s && chown -R %s%s", paths.data, field(g, "user"),
+			 paths.data);
+		emit_run(g, command.data);
+		buf_free(&command);
+	}
+	buf_free(&paths);
+}
+
+static int unsupported(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int unsupported(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vset(e, fmt, ap);
+	va_end(ap);
+	return GEN_UNSUPPORTED;
+}
+
+/* The stages. GEN_UNSUPPORTED when a required field cannot be filled. */
+static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
+{
+	bool multi = field(g, "build_image") != NULL;
+	bool as_user = field_bool(g, "run_as_user", false);
+	const char *user = field(g, "user");
+	char *image = fill_new(g, field(g, "image"));
+	char *build_image = multi ? fill_new(g, field(g, "build_image")) : NULL;
+	char *start = NULL;
+	struct vec argv = VEC_INIT;
+	int rc = 0;
+	if (!image || (multi && !build_image))
+		goto missing;
+	if (multi) {
+		buf_addf(&g->out, "# Build stage: the toolchain and every dependency.\n"
+				  "FROM %s AS build\n",
+			 build_image);
+		emit_env(g, "build_env");
+		emit_packages(g, true, false);
+		buf_adds(&g->out, "WORKDIR /app\n");
+		if (!emit_runs(g, "build_setup") || !emit_copy_images(g))
+			goto missing;
+		emit_install_and_build(g, "");
+		buf_addf(&g->out, "\n# Runtime stage: the app and what it needs to run, nothing "
+				  "else.\nFROM %s\n",
+			 image);
+		emit_env(g, "env");
+		emit_packages(g, false, true);
+		if (!emit_user_setup(g))
+			goto missing;
+		const struct yaml_node *artifacts = yaml_get(g->recipe, "artifacts");
+		for (size_t i = 0; i < (artifacts ? artifacts->count : 1); i++) {
+			char *copy = fill_new(g, artifacts ? artifacts->items[i]->value : "/app /app");
+			if (!copy)
+				goto missing;
+			buf_addf(&g->out, "COPY --from=build %s\n", copy);
+			free(copy);
+		}
+	} else {
+		buf_addf(&g->out, "FROM %s\n", image);
+		emit_env(g, "env");
+		emit_packages(g, true, true);
+		if (!emit_user_setup(g) || !emit_copy_images(g))
+			goto missing;
+		struct buf chown = BUF_INIT;
+		if (as_user) {
+			buf_addf(&g->out, "USER %s\n", user);
+			buf_addf(&chown, "--chown=%s:%s ", user, user);
+		}
+		emit_install_and_build(g, chown.data ? chown.data : "");
+		buf_free(&chown);
+	}
+	emit_writable(g);
+	if (strcmp(g->member, ".") != 0)
+		buf_addf(&g->out, "WORKDIR /app/%s\n", g->member);
+	if (multi || !as_user)
+		buf_addf(&g->out, "USER %s\n", user);
+	if (map_get(g->vars, "port"))
+		buf_addf(&g->out, "EXPOSE %s\n", (char *)map_get(g->vars, "port"));
+	emit_healthcheck(g);
+	if (field_bool(g, "needs_start", true) && !map_get(g->vars, "start")) {
+		rc = unsupported(e,
+				 "cannot write a Dockerfile for %s: it has no start command "
+				 "(add a start script or a Procfile web: process)",
+				 what);
+		goto out;
+	}
+	start = fill_new(g, field(g, "start") ? field(g, "start") : "{start}");
+	if (!start)
+		goto missing;
+	split_command(start, &argv);
+	buf_adds(&g->out, "CMD ");
+	emit_argv(&g->out, &argv);
+	buf_addch(&g->out, '\n');
+	goto out;
+missing:
+	rc = unsupported(e,
+			 "cannot write a Dockerfile for %s: recipe '%s' needs {%s}, which the "
+			 "analysis does not give",
+			 what, field(g, "id"), g->missing);
+out:
+	vec_free(&argv, free);
+	free(start);
+	free(image);
+	free(build_image);
+	return rc;
+}
+
+/* "the nextjs project at apps/web (typescript, pnpm, node 20.11.0)" */
+static void describe(const json_t *p, struct buf *out)
+{
+	const json_t *frameworks = json_object_get(p, "frameworks");
+	const char *kind = json_get_str(json_array_get(frameworks, json_array_size(frameworks) - 1),
+					"name", NULL);
+	const char *language = json_get_str(p, "primary_language", NULL);
+	buf_addf(out, "the %s project at %s (", kind ? kind : language ? language : "unknown",
+		 json_get_str(p, "path", "."));
+	size_t mark = out->len;
+	if (language)
+		buf_adds(out, language);
+	const char *pm = json_string_value(json_array_get(json_object_get(p, "package_managers"), 0));
+	if (pm)
+		buf_addf(out, "%s%s", out->len > mark ? ", " : "", pm);
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)json_object_get(p, "runtimes"), key, value)
+	{
+		if (json_is_string(value))
+			buf_addf(out, "%s%s %s", out->len > mark ? ", " : "", key,
+				 json_string_value(value));
+	}
+	if (out->len == mark)
+		buf_adds(out, "nothing detected");
+	buf_addch(out, ')');
+}
+
+/* Build instructions and the variables to set at deploy time, as comments. */
+static void emit_preamble(struct gen *g, const char *command, const char *what,
+			  const char *dockerfile)
+{
+	gen_header(&g->out, "#", command, what);
+	const char *image = map_get(g->vars, "image_name");
+	if (strcmp(g->context, g->path) == 0)
+		buf_addf(&g->out, "# Build: docker build -t %s %s\n", image, g->context);
+	else
+		buf_addf(&g->out, "# Build from the workspace root: docker build -f %s -t %s %s\n",
+			 dockerfile, image, g->context);
+	struct buf names = BUF_INIT;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(g->project, "env"), i, v)
+	{
+		const char *name = json_get_str(v, "name", NULL);
+		if (name && strcmp(name, "PORT") != 0)
+			buf_addf(&names, "%s%s", names.len ? ", " : "", name);
+	}
+	if (names.len)
+		buf_addf(&g->out, "# Set at run time, never in the image: %s.\n", names.data);
+	buf_free(&names);
+	buf_addch(&g->out, '\n');
+}
+
+static char *dockerignore(struct gen *g, const char *command, const char *what)
+{
+	struct buf out = BUF_INIT;
+	gen_header(&out, "#", command, what);
+	struct vec seen = VEC_INIT;
+	const struct yaml_node *lists[] = { g->r->ignore, yaml_get(g->recipe, "ignore") };
+	for (size_t l = 0; l < 2; l++) {
+		for (size_t i = 0; lists[l] && i < lists[l]->count; i++) {
+			const char *line = lists[l]->items[i]->value;
+			bool dup = false;
+			for (size_t j = 0; j < seen.len; j++)
+				dup = dup || strcmp(seen.items[j], line) == 0;
+			if (!dup) {
+				vec_push(&seen, (void *)line);
+				buf_addf(&out, "%s\n", line);
+			}
+		}
+	}
+	vec_free(&seen, NULL);
+	return buf_detach(&out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry point                                                          */
+
+static const struct yaml_node *recipe_choose(struct gen *g)
+{
+	for (size_t i = 0; i < g->r->list->count; i++) {
+		const struct yaml_node *recipe = g->r->list->items[i];
+		struct buf key = BUF_INIT;
+		buf_addf(&key, "version:%s", yaml_str(yaml_get(recipe, "runtime")));
+		const char *version = map_get(g->vars, key.data);
+		buf_free(&key);
+		if (recipe_matches(yaml_get(recipe, "match"), g->project, version ? version : "0"))
+			return recipe;
+	}
+	return NULL;
+}
+
+/* {version:RUNTIME} for every runtime the recipes know. */
+static void set_versions(struct gen *g)
+{
+	const json_t *runtimes = json_object_get(g->project, "runtimes");
+	for (size_t i = 0; i < g->r->versions->count; i++) {
+		const char *runtime = g->r->versions->pairs[i].key->value;
+		struct buf why = BUF_INIT, key = BUF_INIT;
+		char *version = version_choose(g->r->versions->pairs[i].value,
+					       json_get_str(runtimes, runtime, NULL), &why);
+		buf_addf(&key, "version:%s", runtime);
+		var_set(g, key.data, version);
+		free(version);
+		buf_free(&key);
+		buf_free(&why);
+	}
+}
+
+static int generate(struct gen *g, const struct dockerfile_options *options,
+		    struct gen_files *out, struct err *e)
+{
+	struct buf what = BUF_INIT;
+	describe(g->project, &what);
+	set_versions(g);
+	g->recipe = recipe_choose(g);
+	if (!g->recipe) {
+		int rc = unsupported(e, "cannot write a Dockerfile for %s: no recipe in %s fits it",
+				     what.data, g->r->origin);
+		buf_free(&what);
+		return rc;
+	}
+	const char *runtime = field(g, "runtime");
+	struct buf why = BUF_INIT;
+	char *version = version_choose(yaml_get(g->r->versions, runtime),
+				       json_get_str(json_object_get(g->project, "runtimes"), runtime,
+						    NULL),
+				       &why);
+	int rc = 0;
+	if (!version) {
+		rc = unsupported(e, "cannot write a Dockerfile for %s: %s %s", what.data, runtime,
+				 why.data);
+		goto out;
+	}
+	const char *member_of =
+		json_get_str(json_object_get(g->project, "workspace"), "member_of", NULL);
+	g->context = str_eq(field(g, "context"), "workspace") && member_of ? member_of : g->path;
+	g->member = relative(g->path, g->context);
+	set_vars(g, version);
+
+	struct buf dockerfile = BUF_INIT, ignore = BUF_INIT;
+	const char *dir = strcmp(g->path, ".") == 0 ? "" : g->path;
+	buf_addf(&dockerfile, "%s%sDockerfile", dir, *dir ? "/" : "");
+	buf_addf(&ignore, "%s%s%s", dir, *dir ? "/" : "",
+		 strcmp(g->context, g->path) == 0 ? ".dockerignore" : "Dockerfile.dockerignore");
+	const char *command = options && options->command ? options->command
+							  : "ampel generate dockerfile";
+	emit_preamble(g, command, what.data, dockerfile.data);
+	rc = emit_dockerfile(g, what.data, e);
+	if (rc == 0) {
+		char *ignore_text = dockerignore(g, command, what.data);
+		gen_files_add(out, dockerfile.data, g->out.data);
+		gen_files_add(out, ignore.data, ignore_text);
+		free(ignore_text);
+	}
+	buf_free(&dockerfile);
+	buf_free(&ignore);
+out:
+	free(version);
+	buf_free(&why);
+	buf_free(&what);
+	return rc;
+}
+
+int gen_dockerfile(const json_t *analysis, const struct dockerfile_options *options,
+		   struct gen_files *out, struct err *e)
+{
+	const char *wanted = options ? options->project : NULL;
+	const json_t *project = wanted ? project_at(analysis, wanted) : project_main(analysis);
+	if (!project && wanted)
+		return err_set(e, "no project at '%s' in the analysis", wanted);
+	if (!project)
+		return unsupported(e, "cannot write a Dockerfile: the root is not an app of a "
+				      "known stack and no project has a start command (name one "
+				      "with --project)");
+	struct recipes r;
+	if (recipes_load(&r, e) < 0) {
+		recipes_free(&r);
+		return -1;
+	}
+	struct gen g = { .r = &r, .analysis = analysis, .project = project };
+	g.path = json_get_str(project, "path", ".");
+	g.vars = map_new();
+	int rc = generate(&g, options, out, e);
+	map_free(g.vars, free);
+	buf_free(&g.out);
+	recipes_free(&r);
+	return rc;
 }

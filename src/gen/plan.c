@@ -653,9 +653,11 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 		if (ws_root && root_builds_members(t, ws_root))
 			continue;
 		char *why = NULL;
-		struct plan_job *job = plan_job_new(plan, rules, analysis, project, o, &why, e);
-		if (err_is_set(e)) {
-			rc = -1;
+		struct err job_err = ERR_INIT;
+		struct plan_job *job = plan_job_new(plan, rules, analysis, project, o, &why,
+						    &job_err);
+		if (err_is_set(&job_err)) {
+			rc = err_set(e, "%s", job_err.msg);
 			break;
 		}
 		if (why)
@@ -780,4 +782,12 @@ void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out)
 		else
 			vec_push(out, p);
 	}
+}
+
+void ci_plan_header(struct buf *out, const struct ci_plan *plan, const char *prefix,
+		    const char *command, const char *what)
+{
+	gen_header(out, prefix, command ? command : "ampel generate ci", what);
+	for (size_t i = 0; i < plan->skipped.len; i++)
+		buf_addf(out, "%s Not covered: %s\n", prefix, (const char *)plan->skipped.items[i]);
 }

@@ -14,6 +14,7 @@
 
 #include "util/vec.h"
 
+struct buf;
 struct err;
 struct map;
 struct ci_options;
@@ -96,5 +97,12 @@ json_t *ci_plan_expand(const struct plan_job *job, const json_t *tmpl, const cha
 char *ci_plan_expand_env(const char *value, const char *cache_root);
 /* Project-relative cache directories named by the cache environment ({cache_root}/x). */
 void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out);
+
+/*
+ * The opening comment of a generated file: gen_header's lines for what
+ * (the plan's description or one job's), then the projects left out.
+ */
+void ci_plan_header(struct buf *out, const struct ci_plan *plan, const char *prefix,
+		    const char *command, const char *what);
 
 #endif

@@ -72,11 +72,14 @@ static char *render_files(const struct gen_files *files)
 static int generate(const json_t *document, const char *target, const char *project,
 		    struct gen_files *files, struct err *e)
 {
-	struct cd_options options = { .target = target,
-				      .provider = CI_GITHUB,
-				      .project = project,
-				      .command = "ampel generate cd --target" };
-	return gen_cd(document, &options, files, e);
+	struct buf command = BUF_INIT;
+	buf_addf(&command, "ampel generate cd --target %s", target ? target : "");
+	struct cd_options options = {
+		.target = target, .provider = CI_GITHUB, .project = project, .command = command.data
+	};
+	int rc = gen_cd(document, &options, files, e);
+	buf_free(&command);
+	return rc;
 }
 
 static void check_golden(const char *fixture, const char *target, const char *actual)
@@ -306,8 +309,8 @@ static void test_monorepo_project(void **state)
 /* Credential-looking inputs only ever take a secrets reference. */
 static void check_secret_references(const char *text)
 {
-	static const char *const keys[] = { "token: ", "password: ", "kubeconfig: ",
-					    "role-to-assume: ", "client-id: " };
+	static const char *const keys[] = { " token: ", " password: ", " kubeconfig: ",
+					    " role-to-assume: ", " client-id: " };
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		size_t len = strlen(keys[k]);
 		for (const char *at = strstr(text, keys[k]); at; at = strstr(at + len, keys[k])) {
