@@ -71,8 +71,8 @@ static const struct check_spec check_specs[CHECK_COUNT] = {
 				     { "print_patterns", FIELD_PATTERNS, false },
 				     { "dump_patterns", FIELD_PATTERNS, false },
 				     { "gitlab_patterns", FIELD_PATTERNS, false } } },
-	[CHECK_PERMISSIONS_WRITE_ALL] = { "permissions-write-all", "scope", { { NULL } } },
-	[CHECK_PERMISSIONS_MISSING] = { "permissions-missing", "", { { NULL } } },
+	[CHECK_PERMISSIONS_WRITE_ALL] = { .id = "permissions-write-all", .placeholders = "scope" },
+	[CHECK_PERMISSIONS_MISSING] = { .id = "permissions-missing", .placeholders = "" },
 	[CHECK_UNPINNED_ACTION] = { "unpinned-action",
 				    "action ref",
 				    { { "branches", FIELD_WORDS, true } } },
@@ -149,6 +149,13 @@ void check_rules_free(struct check_rules *rules)
 }
 
 /* ---- loading ---- */
+
+/* A mapping key's text; "" for the complex keys (? [a, b]) YAML allows. */
+static const char *check_key(const struct yaml_node *key)
+{
+	const char *text = yaml_str(key);
+	return text ? text : "";
+}
 
 static bool check_placeholder_known(const char *list, const char *name, size_t len)
 {
@@ -250,7 +257,7 @@ static int check_parse_rule(struct check_rules *rules, const char *file,
 	bool seen[CHECK_MAX_FIELDS] = { false };
 	bool has_severity = false;
 	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
+		const char *key = check_key(node->pairs[i].key);
 		const struct yaml_node *value = node->pairs[i].value;
 		if (strcmp(key, "id") == 0)
 			continue;
@@ -319,9 +326,9 @@ int check_rules_parse(struct check_rules **out, const char *file, const char *da
 		goto out;
 	}
 	for (size_t i = 0; i < root->count; i++)
-		if (strcmp(yaml_str(root->pairs[i].key), "rules") != 0) {
+		if (strcmp(check_key(root->pairs[i].key), "rules") != 0) {
 			yaml_err(e, file, root->pairs[i].key, "unknown key '%s' (expected 'rules')",
-				 yaml_str(root->pairs[i].key));
+				 check_key(root->pairs[i].key));
 			goto out;
 		}
 	for (size_t i = 0; i < list->count; i++)
@@ -454,7 +461,7 @@ static void check_locate(const struct check_walk *w, const struct yaml_node *nod
 static void check_add_quoted(struct buf *out, const char *s)
 {
 	size_t n = 0;
-	for (; s[n] && n < CHECK_QUOTE_MAX; n++)
+	for (; n < CHECK_QUOTE_MAX && s[n]; n++)
 		buf_addch(out, (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n]);
 	if (s[n])
 		buf_adds(out, "...");
@@ -593,7 +600,7 @@ static void check_push_env(struct check_walk *w, const struct yaml_node *env)
 	if (!env || env->kind != YAML_MAPPING)
 		return;
 	for (size_t i = 0; i < env->count; i++) {
-		const char *name = yaml_str(env->pairs[i].key);
+		const char *name = check_key(env->pairs[i].key);
 		const char *value = yaml_str(env->pairs[i].value);
 		if (!name || !value)
 			continue;
@@ -765,7 +772,7 @@ static void check_steps(struct check_walk *w, const struct yaml_node *steps, con
 			static const char *const inputs[] = { "ref", "repository" };
 			for (size_t k = 0; k < 2; k++) {
 				const struct yaml_node *v = yaml_get(with, inputs[k]);
-				if (yaml_str(v) &&
+				if (v && yaml_str(v) &&
 				    check_match_any(w, ref_patterns, v->value, v->length))
 					check_report_at(w, CHECK_PR_TARGET_CHECKOUT, v,
 							(const char *const[]){ "trigger",
@@ -812,8 +819,9 @@ static void check_container(struct check_walk *w, const struct yaml_node *node)
 	if (!node)
 		return;
 	const struct yaml_node *image = node->kind == YAML_MAPPING ? yaml_get(node, "image") : node;
-	if (yaml_str(image))
-		check_image(w, image, image->value);
+	const char *name = image ? yaml_str(image) : NULL;
+	if (name)
+		check_image(w, image, name);
 }
 
 static void check_collect_triggers(struct check_walk *w, const struct yaml_node *on)
@@ -826,7 +834,7 @@ static void check_collect_triggers(struct check_walk *w, const struct yaml_node 
 		if (yaml_str(on->items[i]))
 			vec_push(&w->triggers, (void *)on->items[i]->value);
 	for (size_t i = 0; on->kind == YAML_MAPPING && i < on->count; i++)
-		vec_push(&w->triggers, (void *)yaml_str(on->pairs[i].key));
+		vec_push(&w->triggers, (void *)check_key(on->pairs[i].key));
 }
 
 static void check_github(struct check_walk *w, const struct yaml_node *root)
@@ -841,7 +849,7 @@ static void check_github(struct check_walk *w, const struct yaml_node *root)
 	const struct yaml_node *jobs = yaml_get(root, "jobs");
 	bool job_without_permissions = false;
 	for (size_t i = 0; jobs && jobs->kind == YAML_MAPPING && i < jobs->count; i++) {
-		const char *name = yaml_str(jobs->pairs[i].key);
+		const char *name = check_key(jobs->pairs[i].key);
 		const struct yaml_node *job = jobs->pairs[i].value;
 		if (job->kind != YAML_MAPPING)
 			continue;
@@ -911,16 +919,18 @@ static void check_gitlab_images(struct check_walk *w, const struct yaml_node *jo
 	const struct yaml_node *image = yaml_get(job, "image");
 	if (image && image->kind == YAML_MAPPING)
 		image = yaml_get(image, "name");
-	if (yaml_str(image))
-		check_image(w, image, image->value);
+	const char *name = image ? yaml_str(image) : NULL;
+	if (name)
+		check_image(w, image, name);
 	const struct yaml_node *services = yaml_get(job, "services");
 	for (size_t i = 0; services && services->kind == YAML_SEQUENCE && i < services->count;
 	     i++) {
 		const struct yaml_node *s = services->items[i];
 		if (s->kind == YAML_MAPPING)
 			s = yaml_get(s, "name");
-		if (yaml_str(s))
-			check_image(w, s, s->value);
+		name = s ? yaml_str(s) : NULL;
+		if (name)
+			check_image(w, s, name);
 	}
 }
 
@@ -930,7 +940,7 @@ static void check_gitlab(struct check_walk *w, const struct yaml_node *root)
 						"cache",     "spec",	 NULL };
 	check_gitlab_images(w, root);
 	for (size_t i = 0; i < root->count; i++) {
-		const char *key = yaml_str(root->pairs[i].key);
+		const char *key = check_key(root->pairs[i].key);
 		const struct yaml_node *job = root->pairs[i].value;
 		bool skip = job->kind != YAML_MAPPING;
 		for (size_t k = 0; !skip && not_jobs[k]; k++)
@@ -978,6 +988,8 @@ int check_workflow_with(const struct check_rules *rules, const char *path, const
 			size_t len, struct vec *findings, struct err *e)
 {
 	const char *file = path ? path : "<workflow>";
+	if (!rules)
+		return err_set(e, "%s: no workflow-security rules loaded", file);
 	struct yaml_doc *doc = NULL;
 	if (yaml_parse(&doc, file, text, len, e) < 0)
 		return -1;

@@ -20,6 +20,7 @@
 #include "util/yaml.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,31 +38,52 @@ struct recipes {
 	const char *healthcheck_options, *package_install;
 };
 
-enum field_type { F_STR, F_STR_OR_NULL, F_LIST, F_MAP, F_BOOL, F_MATCH, F_DEPS };
+enum field_type { F_STR, F_STR_OR_NULL, F_LIST, F_MAP, F_BOOL, F_MATCH, F_DEPS, F_OVERLAY };
 
 static const struct field {
 	const char *name;
 	enum field_type type;
 } recipe_fields[] = {
-	{ "id", F_STR },	      { "match", F_MATCH },	       { "runtime", F_STR },
-	{ "context", F_STR },	      { "build_image", F_STR },	       { "image", F_STR },
-	{ "build_env", F_MAP },	      { "env", F_MAP },		       { "build_packages", F_LIST },
-	{ "packages", F_LIST },	      { "build_setup", F_LIST },       { "setup", F_LIST },
-	{ "dependency_packages", F_DEPS }, { "copy_images", F_LIST },	{ "files", F_LIST },
-	{ "install", F_STR_OR_NULL }, { "build", F_STR_OR_NULL },      { "after_build", F_STR_OR_NULL },
-	{ "artifacts", F_LIST },      { "writable", F_LIST },	       { "user", F_STR },
-	{ "create_user", F_STR },     { "run_as_user", F_BOOL },       { "start", F_STR },
-	{ "start_strip", F_LIST },    { "needs_start", F_BOOL },       { "healthcheck", F_LIST },
+	{ "id", F_STR },
+	{ "match", F_MATCH },
+	{ "runtime", F_STR },
+	{ "context", F_STR },
+	{ "build_image", F_STR },
+	{ "image", F_STR },
+	{ "build_env", F_MAP },
+	{ "env", F_MAP },
+	{ "build_packages", F_LIST },
+	{ "packages", F_LIST },
+	{ "build_setup", F_LIST },
+	{ "setup", F_LIST },
+	{ "dependency_packages", F_DEPS },
+	{ "copy_images", F_LIST },
+	{ "files", F_LIST },
+	{ "install", F_STR_OR_NULL },
+	{ "build", F_STR_OR_NULL },
+	{ "after_build", F_STR_OR_NULL },
+	{ "artifacts", F_LIST },
+	{ "writable", F_LIST },
+	{ "user", F_STR },
+	{ "create_user", F_STR },
+	{ "run_as_user", F_BOOL },
+	{ "start", F_STR },
+	{ "start_strip", F_LIST },
+	{ "needs_start", F_BOOL },
+	{ "healthcheck", F_LIST },
 	{ "ignore", F_LIST },
+	{ "frameworks", F_OVERLAY },
+	{ "build_at_root", F_BOOL },
+	{ "unsupported", F_STR },
 };
 
-static const char *const match_keys[] = { "package_manager", "framework", "language",
+static const char *const match_keys[] = { "package_manager", "framework",     "language",
 					  "build",	     "runtime_below", "uses" };
 
-static const char *const placeholders[] = { "version",	 "install",	  "build", "start",
-					    "program",	 "args",	  "port",  "name",
-					    "image_name", "manifest",	  "manifest_stem",
-					    "member_dirs", "user" };
+static const char *const placeholders[] = {
+	"version", "install",	 "build",    "start",	      "program",     "args", "port",
+	"name",	   "image_name", "manifest", "manifest_stem", "member_dirs", "user"
+};
 
 struct checker {
 	const struct recipes *r;
@@ -111,9 +133,37 @@ static int check_string_list(struct checker *c, const struct yaml_node *node, co
 	return 0;
 }
 
+static const struct field *field_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(recipe_fields) / sizeof(*recipe_fields); i++) {
+		if (strcmp(name, recipe_fields[i].name) == 0)
+			return &recipe_fields[i];
+	}
+	return NULL;
+}
+
 static int check_field(struct checker *c, const struct field *f, const struct yaml_node *v)
 {
 	switch (f->type) {
+	case F_OVERLAY: /* framework id -> the fields it overrides */
+		if (v->kind != YAML_MAPPING)
+			return check_fail(c, v, "%s must map framework ids to fields", f->name);
+		for (size_t i = 0; i < v->count; i++) {
+			const struct yaml_node *over = v->pairs[i].value;
+			if (over->kind != YAML_MAPPING)
+				return check_fail(c, over, "%s entries must be mappings", f->name);
+			for (size_t j = 0; j < over->count; j++) {
+				const char *k = yaml_str(over->pairs[j].key);
+				const struct field *of = field_find(k);
+				if (!of || of->type == F_OVERLAY || of->type == F_MATCH ||
+				    !strcmp(k, "id") || !strcmp(k, "runtime"))
+					return check_fail(c, over->pairs[j].key,
+							  "'%s' cannot be set per framework", k);
+				if (check_field(c, of, over->pairs[j].value) < 0)
+					return -1;
+			}
+		}
+		return 0;
 	case F_STR_OR_NULL:
 		if (yaml_is_null(v))
 			return 0;
@@ -200,11 +250,7 @@ static int check_recipe(struct checker *c, const struct yaml_node *recipe, struc
 		return check_fail(c, recipe, "%s", "duplicate id");
 	for (size_t i = 0; i < recipe->count; i++) {
 		const char *key = yaml_str(recipe->pairs[i].key);
-		const struct field *f = NULL;
-		for (size_t j = 0; j < sizeof(recipe_fields) / sizeof(*recipe_fields); j++) {
-			if (strcmp(key, recipe_fields[j].name) == 0)
-				f = &recipe_fields[j];
-		}
+		const struct field *f = field_find(key);
 		if (!f)
 			return check_fail(c, recipe->pairs[i].key, "unknown key '%s'", key);
 		if (check_field(c, f, recipe->pairs[i].value) < 0)
@@ -238,7 +284,8 @@ static int check_versions(struct checker *c)
 		const struct yaml_node *p = yaml_get(entry, "precision");
 		if (!p || yaml_int(p, c->r->origin, &precision, c->e) < 0 || precision < 1 ||
 		    precision > 3)
-			return check_fail(c, p ? p : entry, "%s", "versions: precision must be 1, 2 or 3");
+			return check_fail(c, p ? p : entry, "%s",
+					  "versions: precision must be 1, 2 or 3");
 		const struct yaml_node *s = yaml_get(entry, "supported");
 		if (!s || check_string_list(c, s, "supported") < 0 || s->count == 0)
 			return check_fail(c, s ? s : entry, "%s",
@@ -429,8 +476,7 @@ static char *version_format(const struct version *v, int precision)
  * config/dockerfiles.yaml). NULL with *why set when the declared version is
  * older than every maintained image.
  */
-static char *version_choose(const struct yaml_node *entry, const char *declared,
-			    struct buf *why)
+static char *version_choose(const struct yaml_node *entry, const char *declared, struct buf *why)
 {
 	long long precision = 1;
 	yaml_int(yaml_get(entry, "precision"), NULL, &precision, NULL);
@@ -532,8 +578,9 @@ static bool recipe_matches(const struct yaml_node *match, const json_t *project,
 		const struct yaml_node *want = match->pairs[i].value;
 		bool ok = true;
 		if (!strcmp(key, "package_manager")) {
-			ok = node_has(want, json_string_value(json_array_get(
-						    json_object_get(project, "package_managers"), 0)));
+			ok = node_has(want,
+				      json_string_value(json_array_get(
+					      json_object_get(project, "package_managers"), 0)));
 		} else if (!strcmp(key, "framework")) {
 			ok = json_list_meets(json_object_get(project, "frameworks"), "name", want);
 		} else if (!strcmp(key, "language")) {
@@ -551,8 +598,8 @@ static bool recipe_matches(const struct yaml_node *match, const json_t *project,
 			static const char *const kinds[] = { "install", "build", "test", "start" };
 			ok = false;
 			for (size_t k = 0; k < 4; k++)
-				ok = ok || starts_with_any(json_get_str(commands, kinds[k], NULL),
-							   want);
+				ok = ok ||
+				     starts_with_any(json_get_str(commands, kinds[k], NULL), want);
 		}
 		if (!ok)
 			return false;
@@ -566,6 +613,7 @@ static bool recipe_matches(const struct yaml_node *match, const json_t *project,
 struct gen {
 	const struct recipes *r;
 	const struct yaml_node *recipe;
+	const struct yaml_node *overlay; /* the recipe's frameworks entry for this project */
 	const json_t *analysis, *project;
 	const char *path;    /* the project, from the repository root */
 	const char *context; /* the build context, from the repository root */
@@ -575,14 +623,21 @@ struct gen {
 	struct buf out;	     /* the Dockerfile */
 };
 
+/* A recipe field, as the project's framework entry overrides it. */
+static const struct yaml_node *rget(const struct gen *g, const char *key)
+{
+	const struct yaml_node *node = g->overlay ? yaml_get(g->overlay, key) : NULL;
+	return node ? node : yaml_get(g->recipe, key);
+}
+
 static const char *field(const struct gen *g, const char *key)
 {
-	return yaml_str(yaml_get(g->recipe, key));
+	return yaml_str(rget(g, key));
 }
 
 static bool field_bool(const struct gen *g, const char *key, bool def)
 {
-	const struct yaml_node *node = yaml_get(g->recipe, key);
+	const struct yaml_node *node = rget(g, key);
 	bool value = def;
 	if (node)
 		yaml_bool(node, NULL, &value, NULL);
@@ -649,18 +704,26 @@ static const json_t *project_at(const json_t *analysis, const char *path)
 	return NULL;
 }
 
-/* The root when it is an app of a known stack, else the first project that starts. */
+/*
+ * The root when it is an app of a known stack (a workspace root only when it
+ * starts something itself), else the first project with a package manager
+ * and a start command.
+ */
 static const json_t *project_main(const json_t *analysis)
 {
 	const json_t *root = project_at(analysis, ".");
+	const json_t *members = json_object_get(json_object_get(root, "workspace"), "members");
 	if (root && json_get_str(root, "primary_language", NULL) &&
-	    json_array_size(json_object_get(root, "package_managers")) > 0)
+	    json_array_size(json_object_get(root, "package_managers")) > 0 &&
+	    (json_array_size(members) == 0 ||
+	     json_get_str(json_object_get(root, "commands"), "start", NULL)))
 		return root;
 	size_t i;
 	json_t *project;
 	json_array_foreach(json_object_get(analysis, "projects"), i, project)
 	{
-		if (json_get_str(json_object_get(project, "commands"), "start", NULL))
+		if (json_get_str(json_object_get(project, "commands"), "start", NULL) &&
+		    json_array_size(json_object_get(project, "package_managers")) > 0)
 			return project;
 	}
 	return NULL;
@@ -670,6 +733,9 @@ static const json_t *project_main(const json_t *analysis)
 static char *image_name(const char *name)
 {
 	struct buf out = BUF_INIT;
+	const char *slash = strchr(name, '/');
+	if (slash && memchr(name, '.', (size_t)(slash - name)))
+		name = strrchr(name, '/') + 1; /* a Go module path: its last element */
 	for (const char *p = name; *p; p++) {
 		char c = (char)tolower((unsigned char)*p);
 		bool ok = isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
@@ -690,7 +756,7 @@ static void set_start_vars(struct gen *g)
 	const char *start = json_get_str(json_object_get(g->project, "commands"), "start", NULL);
 	if (!start)
 		return;
-	const struct yaml_node *strip = yaml_get(g->recipe, "start_strip");
+	const struct yaml_node *strip = rget(g, "start_strip");
 	for (size_t i = 0; strip && i < strip->count; i++) {
 		if (str_starts_with(start, strip->items[i]->value)) {
 			start += strlen(strip->items[i]->value);
@@ -725,7 +791,8 @@ static void set_vars(struct gen *g, const char *version)
 		snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(port));
 		var_set(g, "port", text);
 	}
-	const char *manifest = json_string_value(json_array_get(json_object_get(p, "manifests"), 0));
+	const char *manifest =
+		json_string_value(json_array_get(json_object_get(p, "manifests"), 0));
 	if (manifest) {
 		var_set(g, "manifest", relative(manifest, g->context));
 		const char *base = strrchr(manifest, '/') ? strrchr(manifest, '/') + 1 : manifest;
@@ -742,9 +809,11 @@ static void set_vars(struct gen *g, const char *version)
 	json_t *other;
 	json_array_foreach(json_object_get(g->analysis, "projects"), i, other)
 	{
-		const char *of = json_get_str(json_object_get(other, "workspace"), "member_of", NULL);
+		const char *of =
+			json_get_str(json_object_get(other, "workspace"), "member_of", NULL);
 		if (str_eq(of, g->context))
-			buf_addf(&dirs, " %s", relative(json_get_str(other, "path", "."), g->context));
+			buf_addf(&dirs, " %s",
+				 relative(json_get_str(other, "path", "."), g->context));
 	}
 	var_set(g, "member_dirs", dirs.data);
 	buf_free(&dirs);
@@ -758,7 +827,7 @@ static void set_vars(struct gen *g, const char *version)
 static void emit_run(struct gen *g, const char *command)
 {
 	buf_adds(&g->out, "RUN ");
-	bool wrap = strlen(command) > 80;
+	bool wrap = strlen(command) > 80 && !strstr(command, "; do ");
 	char quote = 0;
 	for (const char *p = command; *p; p++) {
 		if (quote ? *p == quote : (*p == '\'' || *p == '"'))
@@ -776,7 +845,7 @@ static void emit_run(struct gen *g, const char *command)
 /* Runs each filled entry of a list field; false when a required one cannot be filled. */
 static bool emit_runs(struct gen *g, const char *key)
 {
-	const struct yaml_node *list = yaml_get(g->recipe, key);
+	const struct yaml_node *list = rget(g, key);
 	for (size_t i = 0; list && i < list->count; i++) {
 		char *command = fill_new(g, list->items[i]->value);
 		if (!command)
@@ -790,7 +859,7 @@ static bool emit_runs(struct gen *g, const char *key)
 /* An optional step, NULL when the recipe says null or a placeholder has no value. */
 static char *step_command(struct gen *g, const char *key, const char *def)
 {
-	const struct yaml_node *node = yaml_get(g->recipe, key);
+	const struct yaml_node *node = rget(g, key);
 	return fill_new(g, node ? (yaml_is_null(node) ? NULL : node->value) : def);
 }
 
@@ -804,15 +873,16 @@ static void emit_step(struct gen *g, const char *key, const char *def)
 
 static void emit_env(struct gen *g, const char *key)
 {
-	const struct yaml_node *env = yaml_get(g->recipe, key);
+	const struct yaml_node *env = rget(g, key);
 	struct buf lines = BUF_INIT;
 	for (size_t i = 0; env && i < env->count; i++) {
 		char *value = fill_new(g, env->pairs[i].value->value);
 		if (!value)
 			continue;
-		bool bare = value[0] && strspn(value, "abcdefghijklmnopqrstuvwxyz"
-						      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-") ==
-						   strlen(value);
+		bool bare = value[0] &&
+			    strspn(value, "abcdefghijklmnopqrstuvwxyz"
+					  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-") ==
+				    strlen(value);
 		buf_addf(&lines, "%s%s=", lines.len ? " \\\n\t" : "", env->pairs[i].key->value);
 		if (bare) {
 			buf_adds(&lines, value);
@@ -846,10 +916,10 @@ static void emit_packages(struct gen *g, bool build_stage, bool final_stage)
 {
 	struct vec names = VEC_INIT;
 	if (build_stage)
-		push_list(&names, yaml_get(g->recipe, "build_packages"));
+		push_list(&names, rget(g, "build_packages"));
 	if (final_stage)
-		push_list(&names, yaml_get(g->recipe, "packages"));
-	const struct yaml_node *deps = yaml_get(g->recipe, "dependency_packages");
+		push_list(&names, rget(g, "packages"));
+	const struct yaml_node *deps = rget(g, "dependency_packages");
 	for (size_t i = 0; deps && i < deps->count; i++) {
 		const char *dep = yaml_str(yaml_get(deps->items[i], "dependency"));
 		size_t j;
@@ -913,14 +983,21 @@ static void emit_dependency_files(struct gen *g, const char *chown)
 {
 	struct vec files = VEC_INIT;
 	files_add_manifests(g, &files, project_at(g->analysis, g->context));
-	const struct yaml_node *extra = yaml_get(g->recipe, "files");
-	for (size_t i = 0; extra && i < extra->count; i++)
-		files_add(&files, extra->items[i]->value);
+	const struct yaml_node *extra = rget(g, "files");
+	for (size_t i = 0; extra && i < extra->count; i++) {
+		bool covered = false; /* build.gradle* when build.gradle.kts is listed */
+		for (size_t k = 0; k < files.len; k++)
+			covered =
+				covered || fnmatch(extra->items[i]->value, files.items[k], 0) == 0;
+		if (!covered)
+			files_add(&files, extra->items[i]->value);
+	}
 	size_t i;
 	json_t *other;
 	json_array_foreach(json_object_get(g->analysis, "projects"), i, other)
 	{
-		const char *of = json_get_str(json_object_get(other, "workspace"), "member_of", NULL);
+		const char *of =
+			json_get_str(json_object_get(other, "workspace"), "member_of", NULL);
 		if (other == g->project || str_eq(of, g->context))
 			files_add_manifests(g, &files, other);
 	}
@@ -984,7 +1061,7 @@ static void split_command(const char *command, struct vec *argv)
 
 static void emit_healthcheck(struct gen *g)
 {
-	const struct yaml_node *list = yaml_get(g->recipe, "healthcheck");
+	const struct yaml_node *list = rget(g, "healthcheck");
 	struct vec argv = VEC_INIT;
 	for (size_t i = 0; list && i < list->count; i++) {
 		char *arg = fill_new(g, list->items[i]->value);
@@ -1005,7 +1082,7 @@ static void emit_healthcheck(struct gen *g)
 /* Each "IMAGE FROM TO" of copy_images: a tool taken from its official image. */
 static bool emit_copy_images(struct gen *g)
 {
-	const struct yaml_node *list = yaml_get(g->recipe, "copy_images");
+	const struct yaml_node *list = rget(g, "copy_images");
 	for (size_t i = 0; list && i < list->count; i++) {
 		char *spec = fill_new(g, list->items[i]->value);
 		if (!spec)
@@ -1019,7 +1096,7 @@ static bool emit_copy_images(struct gen *g)
 
 static void emit_install_and_build(struct gen *g, const char *chown)
 {
-	bool member = strcmp(g->member, ".") != 0;
+	bool member = strcmp(g->member, ".") != 0 && !field_bool(g, "build_at_root", false);
 	emit_dependency_files(g, chown);
 	emit_step(g, "install", "{install}");
 	buf_addf(&g->out, "COPY %s. .\n", chown);
@@ -1050,7 +1127,7 @@ static bool emit_user_setup(struct gen *g)
 /* Paths the app writes at run time, owned by its user; relative to the project. */
 static void emit_writable(struct gen *g)
 {
-	const struct yaml_node *list = yaml_get(g->recipe, "writable");
+	const struct yaml_node *list = rget(g, "writable");
 	struct buf paths = BUF_INIT;
 	for (size_t i = 0; list && i < list->count; i++) {
 		if (strcmp(g->member, ".") != 0)
@@ -1092,8 +1169,9 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 	if (!image || (multi && !build_image))
 		goto missing;
 	if (multi) {
-		buf_addf(&g->out, "# Build stage: the toolchain and every dependency.\n"
-				  "FROM %s AS build\n",
+		buf_addf(&g->out,
+			 "# Build stage: the toolchain and every dependency.\n"
+			 "FROM %s AS build\n",
 			 build_image);
 		emit_env(g, "build_env");
 		emit_packages(g, true, false);
@@ -1101,16 +1179,18 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 		if (!emit_runs(g, "build_setup") || !emit_copy_images(g))
 			goto missing;
 		emit_install_and_build(g, "");
-		buf_addf(&g->out, "\n# Runtime stage: the app and what it needs to run, nothing "
-				  "else.\nFROM %s\n",
+		buf_addf(&g->out,
+			 "\n# Runtime stage: the app and what it needs to run, nothing "
+			 "else.\nFROM %s\n",
 			 image);
 		emit_env(g, "env");
 		emit_packages(g, false, true);
 		if (!emit_user_setup(g))
 			goto missing;
-		const struct yaml_node *artifacts = yaml_get(g->recipe, "artifacts");
+		const struct yaml_node *artifacts = rget(g, "artifacts");
 		for (size_t i = 0; i < (artifacts ? artifacts->count : 1); i++) {
-			char *copy = fill_new(g, artifacts ? artifacts->items[i]->value : "/app /app");
+			char *copy =
+				fill_new(g, artifacts ? artifacts->items[i]->value : "/app /app");
 			if (!copy)
 				goto missing;
 			buf_addf(&g->out, "COPY --from=build %s\n", copy);
@@ -1131,7 +1211,8 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 		buf_free(&chown);
 	}
 	emit_writable(g);
-	if (strcmp(g->member, ".") != 0)
+	/* The member's directory exists when the whole workspace was copied. */
+	if (strcmp(g->member, ".") != 0 && (!multi || !rget(g, "artifacts")))
 		buf_addf(&g->out, "WORKDIR /app/%s\n", g->member);
 	if (multi || !as_user)
 		buf_addf(&g->out, "USER %s\n", user);
@@ -1173,12 +1254,16 @@ static void describe(const json_t *p, struct buf *out)
 	const char *kind = json_get_str(json_array_get(frameworks, json_array_size(frameworks) - 1),
 					"name", NULL);
 	const char *language = json_get_str(p, "primary_language", NULL);
-	buf_addf(out, "the %s project at %s (", kind ? kind : language ? language : "unknown",
+	buf_addf(out, "the %s project at %s (",
+		 kind	    ? kind
+		 : language ? language
+			    : "unknown",
 		 json_get_str(p, "path", "."));
 	size_t mark = out->len;
 	if (language)
 		buf_adds(out, language);
-	const char *pm = json_string_value(json_array_get(json_object_get(p, "package_managers"), 0));
+	const char *pm =
+		json_string_value(json_array_get(json_object_get(p, "package_managers"), 0));
 	if (pm)
 		buf_addf(out, "%s%s", out->len > mark ? ", " : "", pm);
 	const char *key;
@@ -1225,7 +1310,7 @@ static char *dockerignore(struct gen *g, const char *command, const char *what)
 	struct buf out = BUF_INIT;
 	gen_header(&out, "#", command, what);
 	struct vec seen = VEC_INIT;
-	const struct yaml_node *lists[] = { g->r->ignore, yaml_get(g->recipe, "ignore") };
+	const struct yaml_node *lists[] = { g->r->ignore, rget(g, "ignore") };
 	for (size_t l = 0; l < 2; l++) {
 		for (size_t i = 0; lists[l] && i < lists[l]->count; i++) {
 			const char *line = lists[l]->items[i]->value;
@@ -1259,15 +1344,26 @@ static const struct yaml_node *recipe_choose(struct gen *g)
 	return NULL;
 }
 
+/* The project's declared version, else its workspace root's (where pins usually live). */
+static const char *declared_version(const struct gen *g, const char *runtime)
+{
+	const char *version = json_get_str(json_object_get(g->project, "runtimes"), runtime, NULL);
+	const char *root =
+		json_get_str(json_object_get(g->project, "workspace"), "member_of", NULL);
+	if (!version && root)
+		version = json_get_str(json_object_get(project_at(g->analysis, root), "runtimes"),
+				       runtime, NULL);
+	return version;
+}
+
 /* {version:RUNTIME} for every runtime the recipes know. */
 static void set_versions(struct gen *g)
 {
-	const json_t *runtimes = json_object_get(g->project, "runtimes");
 	for (size_t i = 0; i < g->r->versions->count; i++) {
 		const char *runtime = g->r->versions->pairs[i].key->value;
 		struct buf why = BUF_INIT, key = BUF_INIT;
 		char *version = version_choose(g->r->versions->pairs[i].value,
-					       json_get_str(runtimes, runtime, NULL), &why);
+					       declared_version(g, runtime), &why);
 		buf_addf(&key, "version:%s", runtime);
 		var_set(g, key.data, version);
 		free(version);
@@ -1276,8 +1372,8 @@ static void set_versions(struct gen *g)
 	}
 }
 
-static int generate(struct gen *g, const struct dockerfile_options *options,
-		    struct gen_files *out, struct err *e)
+static int generate(struct gen *g, const struct dockerfile_options *options, struct gen_files *out,
+		    struct err *e)
 {
 	struct buf what = BUF_INIT;
 	describe(g->project, &what);
@@ -1289,12 +1385,22 @@ static int generate(struct gen *g, const struct dockerfile_options *options,
 		buf_free(&what);
 		return rc;
 	}
+	const struct yaml_node *overlays = yaml_get(g->recipe, "frameworks");
+	for (size_t i = 0; overlays && i < overlays->count && !g->overlay; i++) {
+		if (json_list_meets(json_object_get(g->project, "frameworks"), "name",
+				    overlays->pairs[i].key))
+			g->overlay = overlays->pairs[i].value;
+	}
+	if (field(g, "unsupported")) {
+		int rc = unsupported(e, "cannot write a Dockerfile for %s: %s", what.data,
+				     field(g, "unsupported"));
+		buf_free(&what);
+		return rc;
+	}
 	const char *runtime = field(g, "runtime");
 	struct buf why = BUF_INIT;
 	char *version = version_choose(yaml_get(g->r->versions, runtime),
-				       json_get_str(json_object_get(g->project, "runtimes"), runtime,
-						    NULL),
-				       &why);
+				       declared_version(g, runtime), &why);
 	int rc = 0;
 	if (!version) {
 		rc = unsupported(e, "cannot write a Dockerfile for %s: %s %s", what.data, runtime,
@@ -1312,8 +1418,8 @@ static int generate(struct gen *g, const struct dockerfile_options *options,
 	buf_addf(&dockerfile, "%s%sDockerfile", dir, *dir ? "/" : "");
 	buf_addf(&ignore, "%s%s%s", dir, *dir ? "/" : "",
 		 strcmp(g->context, g->path) == 0 ? ".dockerignore" : "Dockerfile.dockerignore");
-	const char *command = options && options->command ? options->command
-							  : "ampel generate dockerfile";
+	const char *command =
+		options && options->command ? options->command : "ampel generate dockerfile";
 	emit_preamble(g, command, what.data, dockerfile.data);
 	rc = emit_dockerfile(g, what.data, e);
 	if (rc == 0) {

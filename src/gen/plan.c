@@ -491,6 +491,15 @@ static char *sanitize_id(const char *text)
 	}
 	while (b.len && b.data[b.len - 1] == '-')
 		buf_truncate(&b, b.len - 1);
+	/* Keys GitLab reads as its own, and the secret scan's job. */
+	static const char *const reserved[] = { "stages",	"default",	"workflow",
+						"variables",	"include",	"image",
+						"services",	"cache",	"before_script",
+						"after_script", "pages",	"secret-scan",
+						NULL };
+	for (const char *const *r = reserved; *r && b.len; r++)
+		if (str_eq(b.data, *r))
+			buf_adds(&b, "-job");
 	if (!b.len || !isalpha((unsigned char)b.data[0])) {
 		struct buf prefixed = BUF_INIT;
 		buf_addf(&prefixed, "job-%s", buf_cstr(&b));
@@ -515,7 +524,7 @@ static void assign_ids(struct ci_plan *plan, const json_t *analysis)
 	}
 	for (size_t i = 0; i < plan->jobs.len; i++) {
 		struct plan_job *job = plan->jobs.items[i];
-		bool clash = str_eq(job->id, "secret-scan");
+		bool clash = false;
 		for (size_t k = 0; k < plan->jobs.len; k++)
 			clash = clash || (k != i && str_eq(((struct plan_job *)plan->jobs.items[k])->id,
 							   job->id));

@@ -58,7 +58,7 @@ struct plan_job {
 	struct vec steps;	    /* struct plan_step * */
 	char *coverage_path;	    /* repository-relative, with --coverage, or NULL */
 	/* Changes that trigger the job; both empty = every change. */
-	struct vec include_paths; /* char *: "apps/web/**", "pnpm-lock.yaml" */
+	struct vec include_paths; /* char *: globs under the project, workspace lock files */
 	struct vec exclude_paths; /* char *: the other projects, for a root job */
 };
 

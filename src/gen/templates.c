@@ -787,6 +787,34 @@ static const char *trim_declared(const char *declared, struct buf *scratch)
 	return s;
 }
 
+/*
+ * A range no known version satisfies ("^18.2" when 20 is the oldest known):
+ * its lower bound, as precise as the default ("18"), rather than a version
+ * the project excludes. NULL when the range has no lower bound.
+ */
+static char *lower_bound(const char *declared, const char *default_version)
+{
+	struct comparator list[16];
+	size_t count;
+	char *copy = xstrdup(declared);
+	char *bar = strstr(copy, "||");
+	if (bar)
+		*bar = '\0';
+	bool ok = parse_range(copy, list, &count, 16);
+	free(copy);
+	long dv[8];
+	size_t precision = version_parts(default_version, dv, 8);
+	for (size_t i = 0; ok && precision && i < count; i++) {
+		if (list[i].op != OP_GE && list[i].op != OP_PREFIX)
+			continue;
+		struct buf b = BUF_INIT;
+		for (size_t k = 0; k < precision && k < list[i].n; k++)
+			buf_addf(&b, "%s%ld", k ? "." : "", list[i].v[k]);
+		return buf_detach(&b);
+	}
+	return NULL;
+}
+
 char *ci_runtime_resolve_version(const struct ci_runtime_template *rt, const char *declared,
 				 bool *exact)
 {
@@ -805,6 +833,8 @@ char *ci_runtime_resolve_version(const struct ci_runtime_template *rt, const cha
 			if (range_allows(s, rt->versions.items[i]) == 1)
 				result = xstrdup(rt->versions.items[i]);
 	}
+	if (!result && *s)
+		result = lower_bound(s, rt->default_version);
 	buf_free(&scratch);
 	return result ? result : xstrdup(rt->default_version);
 }

@@ -54,14 +54,19 @@ static int analyze_compare_shares(const void *a, const void *b)
 	return strcmp(sa->id, sb->id);
 }
 
-/* Counts the bytes of each language in the files a project holds. */
+/*
+ * Counts the bytes of each language in the files a project holds; the
+ * root counts the whole repository, so a monorepo's root says what the
+ * repository is written in.
+ */
 static void analyze_languages(struct analysis *analysis, struct project *p)
 {
 	struct map *shares = map_new();
 	uint64_t total = 0;
 	for (size_t i = 0; i < analysis->scan->files.len; i++) {
 		const struct scan_file *f = analysis->scan->files.items[i];
-		if (f->project != p || f->foreign || !f->language || !language_counts(f->language))
+		if ((*p->dir && f->project != p) || f->foreign || !f->language ||
+		    !language_counts(f->language))
 			continue;
 		struct language_share *share = map_get(shares, f->language->id);
 		if (!share) {

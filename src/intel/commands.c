@@ -8,9 +8,11 @@
 #include "util/map.h"
 #include "util/str.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* npm's placeholder test script: running it only fails. */
 static bool commands_script_is_real(const char *script)
@@ -51,6 +53,95 @@ static const char *commands_procfile_web(const struct project *p, struct scan *s
 	}
 	buf_free(&text);
 	return web && *web ? web : NULL;
+}
+
+/* A Dockerfile instruction's argument: exec form ["a", "b"] joined, or shell form as is. */
+static void commands_docker_argument(const char *text, struct buf *out)
+{
+	buf_reset(out);
+	json_t *list = text[0] == '[' ? json_loads(text, 0, NULL) : NULL;
+	if (!json_is_array(list)) {
+		buf_adds(out, text);
+		json_decref(list);
+		return;
+	}
+	size_t i;
+	json_t *item;
+	json_array_foreach(list, i, item)
+	{
+		/* ["sh", "-c", "script"] runs the script: that is the command. */
+		if (i == 2 && json_array_size(list) == 3 && out->len &&
+		    (strcmp(out->data, "sh -c") == 0 || strcmp(out->data, "/bin/sh -c") == 0)) {
+			buf_reset(out);
+			buf_adds(out, json_string_value(item));
+			break;
+		}
+		if (i)
+			buf_addch(out, ' ');
+		buf_adds(out, json_is_string(item) ? json_string_value(item) : "");
+	}
+	json_decref(list);
+}
+
+/*
+ * What the project's Dockerfile runs (ENTRYPOINT then CMD of its last
+ * stage): the maintainers' own answer when nothing else tells how to start.
+ */
+static const char *commands_dockerfile_start(const struct project *p, struct scan *scan,
+					     struct arena *arena)
+{
+	const struct scan_file *dockerfile = commands_project_file(p, scan, "Dockerfile");
+	struct buf text = BUF_INIT;
+	if (!dockerfile || scan_read(scan, dockerfile, &text, NULL) < 0) {
+		buf_free(&text);
+		return NULL;
+	}
+	struct buf entrypoint = BUF_INIT, cmd = BUF_INIT, line = BUF_INIT;
+	for (char *at = text.data; at && *at;) {
+		/* One instruction, with its backslash continuations joined. */
+		buf_reset(&line);
+		for (;;) {
+			char *nl = strchr(at, '\n');
+			size_t n = nl ? (size_t)(nl - at) : strlen(at);
+			buf_add(&line, at, n);
+			at = nl ? nl + 1 : NULL;
+			buf_rtrim(&line);
+			if (!at || !line.len || line.data[line.len - 1] != '\\')
+				break;
+			buf_truncate(&line, line.len - 1);
+		}
+		char *instruction = str_trim(line.data ? line.data : (char *)"");
+		if (strncasecmp(instruction, "FROM ", 5) == 0) {
+			buf_reset(&entrypoint);
+			buf_reset(&cmd);
+		} else if (strncasecmp(instruction, "ENTRYPOINT ", 11) == 0) {
+			commands_docker_argument(str_trim(instruction + 11), &entrypoint);
+		} else if (strncasecmp(instruction, "CMD ", 4) == 0) {
+			commands_docker_argument(str_trim(instruction + 4), &cmd);
+		}
+	}
+	/* An init wrapper (tini, dumb-init) only forwards signals to the CMD. */
+	if (strstr(buf_cstr(&entrypoint), "tini") || strstr(buf_cstr(&entrypoint), "dumb-init"))
+		buf_reset(&entrypoint);
+	const char *start = NULL;
+	if (entrypoint.len || cmd.len)
+		start = arena_printf(arena, "%s%s%s", buf_cstr(&entrypoint),
+				     entrypoint.len && cmd.len ? " " : "", buf_cstr(&cmd));
+	buf_free(&entrypoint);
+	buf_free(&cmd);
+	buf_free(&line);
+	buf_free(&text);
+	return start;
+}
+
+static bool commands_has_compose(const struct project *p, const struct scan *scan)
+{
+	static const char *const names[] = { "compose.yaml", "compose.yml", "docker-compose.yml",
+					     "docker-compose.yaml" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (commands_project_file(p, scan, names[i]))
+			return true;
+	return false;
 }
 
 /*
@@ -226,6 +317,11 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = *where == FINDING_PACKAGE_MANAGER
 				  ? commands_from_rule(c, c->package_manager, kind)
 				  : commands_from_findings(c, (enum finding_kind) * where, kind);
+	if (!command && kind == COMMAND_START)
+		command = commands_dockerfile_start(c->p, c->scan, c->arena);
+	/* Services composed together start together. */
+	if (!command && kind == COMMAND_START && commands_has_compose(c->p, c->scan))
+		command = "docker compose up";
 	return command;
 }
 

@@ -111,9 +111,10 @@ struct parser {
 	const struct yaml_node *rule_node; /* where a missing field is reported */
 };
 
-static const char *const known_ecosystems[] = { "npm",	 "pypi",     "cargo",	  "go",
-						"maven", "rubygems", "packagist", "hex",
-						"nuget", "swift",    "pub",	  "deno" };
+static const char *const known_ecosystems[] = {
+	"npm", "pypi", "cargo", "go",  "maven", "rubygems", "packagist", "hex",
+	"nuget", "swift", "pub", "deno", "zig", "hackage", "clojars", "shards",
+};
 
 static const char *const known_placeholders[] = { "run", "exec", "port", "module",
 						  "app", "name", "main" };

@@ -324,17 +324,20 @@ static bool command_accepted(const struct yaml_node *accepted, const char *got)
 static void score_project(struct score *sc, const char *app, const char *path,
 			  const json_t *project, const struct yaml_node *want)
 {
-	const char *language = yaml_str(yaml_get(want, "primary_language"));
+	/* An expected null means "none": the answer must be null too. */
+	const struct yaml_node *language_node = yaml_get(want, "primary_language");
+	const char *language = yaml_is_null(language_node) ? NULL : yaml_str(language_node);
 	const char *got_language = json_string_value(json_object_get(project, "primary_language"));
-	if (language)
+	if (language_node)
 		score_add(sc, SCORE_LANGUAGE, str_eq(language, got_language), app, path,
-			  "primary_language", language, got_language);
-	const char *pm = yaml_str(yaml_get(want, "package_manager"));
+			  "primary_language", language ? language : "null", got_language);
+	const struct yaml_node *pm_node = yaml_get(want, "package_manager");
+	const char *pm = yaml_is_null(pm_node) ? NULL : yaml_str(pm_node);
 	const char *got_pm =
 		json_string_value(json_array_get(json_object_get(project, "package_managers"), 0));
-	if (pm)
+	if (pm_node)
 		score_add(sc, SCORE_PACKAGE_MANAGER, str_eq(pm, got_pm), app, path,
-			  "package_manager", pm, got_pm);
+			  "package_manager", pm ? pm : "null", got_pm);
 	const struct yaml_node *commands = yaml_get(want, "commands");
 	static const char *const scored[] = { "install", "build", "start" };
 	for (size_t i = 0; i < sizeof(scored) / sizeof(*scored); i++) {

@@ -221,6 +221,37 @@ static void test_invalid_yaml_names_the_line(void **state)
 	vec_free(&findings, check_finding_free);
 }
 
+/* Shapes no runner accepts still give an answer, never a crash (fuzz finds). */
+static void test_odd_shapes(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+		"? [a, b]\n: {script: [echo $CI_JOB_TOKEN]}\nstages: [x]\n",
+		"on:\n  ? {a: b}\n  : x\njobs:\n  ? [j]\n  : {runs-on: self-hosted}\n",
+		"on: [pull_request]\njobs:\n  a: 3\n  b: {steps: run}\n  c: {steps: [3, [x]]}\n",
+		"on: {pull_request_target: }\njobs:\n  a:\n    steps:\n      - uses: "
+		"actions/checkout\n"
+		"        with: {ref: [x]}\n      - uses: '@'\n      - uses: docker://\n",
+		"env: {? [k] : '${{ secrets.X }}'}\njobs: {a: {steps: [{run: '${{'}, {run: '}}${{ "
+		"env. }}'}]}}\n",
+		"image: {name: [x]}\nservices: [[], {name: {}}]\njob: {script: [[[echo "
+		"$MY_TOKEN]]]}\n",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+		struct vec findings = VEC_INIT;
+		struct err e = ERR_INIT;
+		int rc = check_workflow(i % 2 ? "w.yml" : ".gitlab-ci.yml", texts[i],
+					strlen(texts[i]), &findings, &e);
+		if (rc < 0)
+			fail_msg("sample %zu: %s", i, e.msg);
+		for (size_t k = 0; k < findings.len; k++) {
+			const struct check_finding *f = findings.items[k];
+			assert_true(f->line >= 1 && f->column >= 1);
+		}
+		vec_free(&findings, check_finding_free);
+	}
+}
+
 /* Anchors make one node appear twice; it is reported once. */
 static void test_aliases_report_once(void **state)
 {
@@ -338,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_every_bad_sample_has_findings),
 		cmocka_unit_test(test_good_samples_are_clean),
 		cmocka_unit_test(test_invalid_yaml_names_the_line),
+		cmocka_unit_test(test_odd_shapes),
 		cmocka_unit_test(test_aliases_report_once),
 		cmocka_unit_test(test_rule_file_validation),
 		cmocka_unit_test(test_rules_load_and_severity_off),

@@ -45,25 +45,53 @@
 
 /* The fixtures with golden files: one per stack the recipes serve. */
 static const char *const golden_fixtures[] = {
-	"node-express",	       "node-nextjs-pnpm",	 "node-nestjs",
-	"node-sveltekit-bun",  "node-nuxt",		 "node-remix",
-	"node-astro",	       "node-angular",		 "node-fastify",
-	"node-deployed",       "python-django-poetry",	 "python-fastapi-uv",
-	"python-flask-pip",    "python-pipenv",		 "go-gin",
-	"go-echo",	       "go-fiber",		 "rust-axum",
-	"rust-actix",	       "rust-rocket",		 "rust-workspace",
-	"java-spring-maven",   "java-quarkus-gradle",	 "kotlin-spring-gradle-kts",
-	"ruby-rails",	       "ruby-sinatra",		 "php-laravel",
-	"php-symfony",	       "elixir-phoenix",	 "dotnet-aspnetcore",
-	"swift-vapor",	       "deno-fresh",		 "monorepo-npm-workspaces",
+	"node-express",
+	"node-nextjs-pnpm",
+	"node-nestjs",
+	"node-sveltekit-bun",
+	"node-nuxt",
+	"node-remix",
+	"node-astro",
+	"node-fastify",
+	"node-deployed",
+	"python-django-poetry",
+	"python-fastapi-uv",
+	"python-flask-pip",
+	"python-pipenv",
+	"go-gin",
+	"go-echo",
+	"go-fiber",
+	"rust-axum",
+	"rust-actix",
+	"rust-rocket",
+	"rust-workspace",
+	"java-spring-maven",
+	"java-quarkus-gradle",
+	"kotlin-spring-gradle-kts",
+	"ruby-rails",
+	"ruby-sinatra",
+	"php-laravel",
+	"php-symfony",
+	"elixir-phoenix",
+	"dotnet-aspnetcore",
+	"swift-vapor",
+	"deno-fresh",
+	"monorepo-npm-workspaces",
 	"monorepo-turbo-pnpm",
+	"go-work-monorepo",
+	"polyglot-subfolders",
 };
 
 /* Stacks Ampel must refuse rather than guess. */
 static const char *const unsupported_fixtures[] = {
-	"no-manifest", "go-work-monorepo", "dart-flutter", "zig-hello",
-	"python-pdm",  "python-setuptools-lib", "node-vite-react-yarn-berry", "java-maven-multimodule",
-	"polyglot-subfolders",
+	"no-manifest",
+	"dart-flutter",
+	"zig-hello",
+	"python-pdm",
+	"python-setuptools-lib",
+	"node-vite-react-yarn-berry",
+	"java-maven-multimodule",
+	"node-angular",
 };
 
 static json_t *analyze_fixture(const char *fixture)
@@ -139,8 +167,9 @@ static void test_golden_files(void **state)
 		if (rc != 0) {
 			buf_addf(&failures, "  %s: generate returned %d: %s\n", fixture, rc, e.msg);
 		} else if (files.files.len != 2) {
-			buf_addf(&failures, "  %s: %zu files, want a Dockerfile and an ignore file\n",
-				 fixture, files.files.len);
+			buf_addf(&failures,
+				 "  %s: %zu files, want a Dockerfile and an ignore file\n", fixture,
+				 files.files.len);
 		}
 		for (size_t j = 0; rc == 0 && j < files.files.len; j++) {
 			const struct gen_file *f = files.files.items[j];
@@ -228,8 +257,7 @@ static json_t *synthetic(const char *pm, const char *runtime, const char *versio
 }
 
 /* The FROM line of a generated Dockerfile, or the error. */
-static void expect_from(const char *pm, const char *runtime, const char *declared,
-			const char *want)
+static void expect_from(const char *pm, const char *runtime, const char *declared, const char *want)
 {
 	json_t *document = synthetic(pm, runtime, declared, "node server.js");
 	struct gen_files files = GEN_FILES_INIT;
@@ -314,8 +342,10 @@ static void test_invalid_recipes_are_reported(void **state)
 		const char *from, *to, *want;
 	} cases[] = {
 		{ "    install: \"{install} --omit=dev && npm cache clean --force\"",
-		  "    install: \"{instal} --omit=dev\"", "recipe 'node-npm': unknown placeholder {instal}" },
-		{ "  - id: go\n", "  - id: go\n    colour: blue\n", "recipe 'go': unknown key 'colour'" },
+		  "    install: \"{instal} --omit=dev\"",
+		  "recipe 'node-npm': unknown placeholder {instal}" },
+		{ "  - id: go\n", "  - id: go\n    colour: blue\n",
+		  "recipe 'go': unknown key 'colour'" },
 		{ "    runtime: go\n", "    runtime: golang\n", "runtime 'golang' has no entry" },
 		{ "  - id: swift\n", "  - id: go\n", "recipe 'go': duplicate id" },
 	};
