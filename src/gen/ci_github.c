@@ -133,8 +133,9 @@ static int github_job(const struct ci_plan *plan, const struct plan_job *job, js
 		buf_adds(&version, job->version);
 
 	json_t *j = json_object();
-	json_object_set_new(j, "name", json_string(str_eq(job->path, ".") ? job->description
-									     : job->path));
+	/* "an Express app (...)" reads as a title without its article */
+	const char *title = job->description + strcspn(job->description, " ") + 1;
+	json_object_set_new(j, "name", json_string(str_eq(job->path, ".") ? title : job->path));
 	json_object_set_new(j, "runs-on",
 			    json_string(oses ? "${{ matrix.os }}" : t->github_runner));
 	json_object_set_new(j, "timeout-minutes", json_integer(t->timeout_minutes));
@@ -162,6 +163,13 @@ static int github_job(const struct ci_plan *plan, const struct plan_job *job, js
 		rc = append_template(steps, job, job->runtime->github, version.data, e);
 	if (rc == 0 && job->pm)
 		rc = append_template(steps, job, job->pm->github_after, version.data, e);
+	if (rc == 0 && job->companion) {
+		json_t *more = ci_plan_expand_companion(job, e);
+		if (more)
+			append_steps(steps, more);
+		else
+			rc = -1;
+	}
 	if (plan->cache && job->pm && !job->github_builtin_cache && job->cache_paths.len)
 		json_array_append_new(steps, cache_step(plan, job));
 	for (size_t i = 0; i < job->steps.len; i++)

@@ -144,9 +144,14 @@ static char *command_tool(const char *command)
 	}
 }
 
-/* A command that needs another runtime's tool ("cargo test" in a Node job). */
+/*
+ * A command that needs a tool of neither rt nor the companion ("cargo test"
+ * in a Node job); *owner receives that tool's runtime.
+ */
 static const char *foreign_command(const struct ci_templates *t,
-				   const struct ci_runtime_template *rt, const json_t *project)
+				   const struct ci_runtime_template *rt,
+				   const struct ci_runtime_template *companion, const json_t *project,
+				   const struct ci_runtime_template **owner)
 {
 	static const char *const kinds[] = { "install", "lint", "build", "test" };
 	for (size_t i = 0; i < 4; i++) {
@@ -154,12 +159,31 @@ static const char *foreign_command(const struct ci_templates *t,
 		if (!cmd)
 			continue;
 		char *tool = command_tool(cmd);
-		const struct ci_runtime_template *owner =
-			strchr(tool, '/') ? NULL : ci_templates_tool_owner(t, tool);
-		bool foreign = owner && owner != rt && !vec_has(&rt->tools, tool);
+		*owner = strchr(tool, '/') ? NULL : ci_templates_tool_owner(t, tool);
+		bool foreign = *owner && *owner != rt && *owner != companion &&
+			       !vec_has(&rt->tools, tool);
 		free(tool);
 		if (foreign)
 			return cmd;
+	}
+	*owner = NULL;
+	return NULL;
+}
+
+/* The project's package manager that brings runtime `wanted` along as a companion. */
+static const struct ci_pm_template *companion_pm(const struct ci_templates *t,
+						 const json_t *project,
+						 const struct ci_runtime_template *wanted)
+{
+	size_t i;
+	json_t *id;
+	if (!wanted || !wanted->companion_image_setup.len)
+		return NULL;
+	json_array_foreach(json_object_get(project, "package_managers"), i, id)
+	{
+		const struct ci_pm_template *pm = ci_templates_pm(t, json_string_value(id));
+		if (pm && pm->install && pm_runtime(t, pm, project) == wanted)
+			return pm;
 	}
 	return NULL;
 }
@@ -196,14 +220,12 @@ static char *describe(const struct rule_set *rules, const json_t *project,
 	struct buf b = BUF_INIT;
 	const char *framework = framework_name(rules, project);
 	const char *language = json_get_str(project, "primary_language", NULL);
+	const char *what = framework ? framework : language ? language : rt->name;
+	buf_addf(&b, "%s %s %s (", strchr("AEIOUaeiou", what[0]) ? "an" : "a", what,
+		 framework ? "app" : "project");
 	if (framework)
-		buf_addf(&b, "a %s app (%s", framework, language ? language : rt->name);
-	else
-		buf_addf(&b, "a %s project (%s", language ? language : rt->name,
-			 language ? rt->name : "");
-	if (pm)
-		buf_addf(&b, "%s%s", framework || language ? ", " : "", pm->id);
-	buf_adds(&b, ")");
+		buf_addf(&b, "%s, ", language ? language : rt->name);
+	buf_addf(&b, "%s)", pm ? pm->id : rt->name);
 	return buf_detach(&b);
 }
 
@@ -226,6 +248,7 @@ static void job_free(void *item)
 	free(job->install_dir);
 	free(job->description);
 	free(job->version);
+	free(job->companion_version);
 	vec_free(&job->versions, free);
 	map_free(job->vars, free);
 	vec_free(&job->image_setup, NULL);
@@ -405,7 +428,13 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 	const struct ci_pm_template *pm;
 	const struct ci_runtime_template *rt;
 	choose_stack(t, project, &pm, &rt);
-	const char *foreign = rt ? foreign_command(t, rt, project) : NULL;
+	const struct ci_runtime_template *owner = NULL, *companion = NULL;
+	const struct ci_pm_template *second_pm = NULL;
+	const char *foreign = rt ? foreign_command(t, rt, NULL, project, &owner) : NULL;
+	if (foreign && (second_pm = companion_pm(t, project, owner))) {
+		companion = owner;
+		foreign = foreign_command(t, rt, companion, project, &owner);
+	}
 	if (!rt || (!pm && !build && !test) || foreign) {
 		buf_addf(&reason, "%s: %s", path, language ? language : "no source language");
 		size_t i;
@@ -452,11 +481,27 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 		vec_push(&job->image_setup, rt->image_setup.items[i]);
 	for (size_t i = 0; pm && i < pm->image_setup.len; i++)
 		vec_push(&job->image_setup, pm->image_setup.items[i]);
+	if (companion) {
+		job->companion = companion;
+		bool companion_exact;
+		job->companion_version = ci_runtime_resolve_version(
+			companion, runtime_declared(project, companion->id), &companion_exact);
+		for (size_t i = 0; i < companion->companion_image_setup.len; i++)
+			vec_push(&job->image_setup, companion->companion_image_setup.items[i]);
+		for (size_t i = 0; i < second_pm->image_setup.len; i++)
+			vec_push(&job->image_setup, second_pm->image_setup.items[i]);
+	}
 	job->env = pm && pm->env ? json_deep_copy(pm->env) : json_object();
 	plan_cache(job, o, install);
 
 	if (install)
 		add_step(job, PLAN_STEP_INSTALL, "Install dependencies", job->install_dir, install);
+	if (companion) {
+		struct buf name = BUF_INIT;
+		buf_addf(&name, "Install %s dependencies", companion->name);
+		add_step(job, PLAN_STEP_INSTALL, name.data, job->install_dir, second_pm->install);
+		buf_free(&name);
+	}
 	if (lint)
 		add_step(job, PLAN_STEP_LINT, "Lint", path, lint);
 	if (build)
@@ -756,6 +801,28 @@ json_t *ci_plan_expand(const struct plan_job *job, const json_t *tmpl, const cha
 		err_set(e, "ci-templates.yaml: runtime '%s': a GitHub step names an unknown "
 			   "placeholder",
 			job->runtime->id);
+	return out;
+}
+
+static const char *companion_lookup(void *ctx, const char *name)
+{
+	/* The companion is set up plain: caching belongs to the main stack. */
+	if (str_eq(name, "github_cache") || str_eq(name, "github_cache_files"))
+		return "";
+	if (str_eq(name, "cache_enabled"))
+		return "false";
+	return version_lookup(ctx, name);
+}
+
+json_t *ci_plan_expand_companion(const struct plan_job *job, struct err *e)
+{
+	struct version_lookup v;
+	version_lookup_init(&v, job, job->companion_version);
+	json_t *out = ci_expand_json(job->companion->github, companion_lookup, &v);
+	if (!out)
+		err_set(e, "ci-templates.yaml: runtime '%s': a GitHub step names an unknown "
+			   "placeholder",
+			job->companion->id);
 	return out;
 }
 

@@ -46,6 +46,9 @@ struct plan_job {
 	const struct ci_runtime_template *runtime;
 	const struct ci_pm_template *pm; /* NULL when the project has none (commands only) */
 	char *version;			 /* resolved, e.g. "20.11.0" or "22" */
+	/* A second runtime some commands need (Node.js for Laravel's Vite build). */
+	const struct ci_runtime_template *companion;
+	char *companion_version;
 	struct vec versions;		 /* char *: --matrix versions (just version without) */
 	struct map *vars;		 /* placeholder -> value, version-independent ones */
 	struct vec image_setup;		 /* const char *: commands an image needs first */
@@ -93,6 +96,8 @@ char *ci_plan_image(const struct plan_job *job, const char *version);
  */
 json_t *ci_plan_expand(const struct plan_job *job, const json_t *tmpl, const char *version,
 		       struct err *e);
+/* The companion runtime's GitHub setup steps (no caching), or NULL with e. */
+json_t *ci_plan_expand_companion(const struct plan_job *job, struct err *e);
 /* Environment values may hold {cache_root} (where the provider keeps the project). */
 char *ci_plan_expand_env(const char *value, const char *cache_root);
 /* Project-relative cache directories named by the cache environment ({cache_root}/x). */

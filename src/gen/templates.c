@@ -148,7 +148,7 @@ static int parse_runtime(struct loader *l, const char *id, const struct yaml_nod
 	static const char *const fields[] = { "name",	     "languages",      "default",
 					      "versions",    "image",	       "image_versions",
 					      "image_setup", "variables",      "tools",
-					      "github",	     NULL };
+					      "github",	     "companion_image_setup", NULL };
 	struct buf what = BUF_INIT;
 	buf_addf(&what, "runtime '%s'", id);
 	struct ci_runtime_template *rt = arena_calloc(l->t->arena, 1, sizeof(*rt));
@@ -163,6 +163,8 @@ static int parse_runtime(struct loader *l, const char *id, const struct yaml_nod
 	    get_str(l, node, "image", what.data, true, &rt->image) < 0 ||
 	    get_str_list(l, node, "image_setup", what.data, &rt->image_setup) < 0 ||
 	    get_str_list(l, node, "tools", what.data, &rt->tools) < 0 ||
+	    get_str_list(l, node, "companion_image_setup", what.data, &rt->companion_image_setup) <
+		    0 ||
 	    get_steps(l, node, "github", what.data, &rt->github) < 0)
 		goto out;
 	if (!rt->github) {
@@ -239,7 +241,7 @@ static int parse_cache(struct loader *l, struct ci_pm_template *pm, const struct
 static int parse_pm(struct loader *l, const char *id, const struct yaml_node *node)
 {
 	static const char *const fields[] = {
-		"runtimes",	 "default_version", "lock_files",    "lock_proven_by", "image",
+		"runtimes",	 "default_version", "lock_files",    "lock_proven_by", "image", "install",
 		"github_before", "github_after",    "image_setup",   "env",	       "cache",
 		"audit",	 "coverage",	    "coverage_when", "coverage_path",  "workspace",
 		NULL
@@ -256,6 +258,7 @@ static int parse_pm(struct loader *l, const char *id, const struct yaml_node *no
 	    get_str(l, node, "default_version", what.data, false, &pm->default_version) < 0 ||
 	    get_str_list(l, node, "lock_files", what.data, &pm->lock_files) < 0 ||
 	    get_str(l, node, "lock_proven_by", what.data, false, &pm->lock_proven_by) < 0 ||
+	    get_str(l, node, "install", what.data, false, &pm->install) < 0 ||
 	    get_str(l, node, "image", what.data, false, &pm->image) < 0 ||
 	    get_steps(l, node, "github_before", what.data, &pm->github_before) < 0 ||
 	    get_steps(l, node, "github_after", what.data, &pm->github_after) < 0 ||
@@ -410,6 +413,7 @@ void ci_templates_free(struct ci_templates *t)
 		vec_free(&rt->image_setup, NULL);
 		vec_free(&rt->variables, NULL);
 		vec_free(&rt->tools, NULL);
+		vec_free(&rt->companion_image_setup, NULL);
 		map_free(rt->image_versions, NULL);
 	}
 	for (size_t i = 0; i < t->package_managers.len; i++) {

@@ -34,6 +34,9 @@ struct ci_runtime_template {
 	struct vec image_setup;	/* const char *: commands an image needs first */
 	struct vec variables;	/* struct ci_variable * */
 	struct vec tools;	/* const char *: commands that belong to this runtime */
+	/* Installs it into another runtime's (Debian) image, when a project needs
+	 * both (Laravel's Vite build on PHP). */
+	struct vec companion_image_setup;
 	json_t *github;		/* array of setup steps */
 };
 
@@ -43,6 +46,7 @@ struct ci_pm_template {
 	const char *default_version;
 	struct vec lock_files; /* const char *: relative to the install directory */
 	const char *lock_proven_by;
+	const char *install; /* as a companion, where the analysis names none */
 	const char *image;     /* overrides the runtime's image, or NULL */
 	json_t *github_before; /* steps before the runtime's setup, or NULL */
 	json_t *github_after;  /* steps after it, or NULL */
