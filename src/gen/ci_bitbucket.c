@@ -109,7 +109,8 @@ static json_t *bitbucket_step(const struct ci_plan *plan, const struct plan_job 
 		else
 			json_object_set_new(changesets, "excludePaths",
 					    string_array(&job->exclude_paths));
-		json_object_set_new(step, "condition", json_pack("{s:o}", "changesets", changesets));
+		json_object_set_new(step, "condition",
+				    json_pack("{s:o}", "changesets", changesets));
 	}
 	json_object_set_new(step, "script", step_script(job));
 	if (job->coverage_path) {
@@ -127,8 +128,8 @@ static json_t *secret_scan_step(const struct ci_plan *plan)
 {
 	const struct ci_templates *t = plan->templates;
 	return json_pack("{s:{s:s, s:s, s:I, s:o}}", "step", "name", "Secret scan", "image",
-			 t->secret_scan_image, "max-time", (json_int_t)t->timeout_minutes,
-			 "script", string_array(&t->secret_scan_commands));
+			 t->secret_scan_image, "max-time", (json_int_t)t->timeout_minutes, "script",
+			 string_array(&t->secret_scan_commands));
 }
 
 /* Every job and version as steps; several run in parallel. */
@@ -179,8 +180,8 @@ int ci_bitbucket_write(const struct ci_plan *plan, const struct ci_options *o,
 		json_object_set_new(branches, plan->branches.items[i], pipeline(plan));
 	/* Pull requests from any branch; Bitbucket filters them by source branch only. */
 	json_object_set_new(doc, "pipelines",
-			    json_pack("{s:o, s:{s:o}}", "branches", branches, "pull-requests",
-				      "**", pipeline(plan)));
+			    json_pack("{s:o, s:{s:o}}", "branches", branches, "pull-requests", "**",
+				      pipeline(plan)));
 
 	static const char *const spaced[] = { "pipelines", NULL };
 	const struct yaml_emit_options emit = { YAML_EMIT_SPACED, spaced };

@@ -13,6 +13,6 @@ struct gen_files;
 struct err;
 
 int ci_bitbucket_write(const struct ci_plan *plan, const struct ci_options *options,
-		struct gen_files *out, struct err *e);
+		       struct gen_files *out, struct err *e);
 
 #endif

@@ -34,7 +34,8 @@ static json_t *github_on(const struct ci_plan *plan, const struct plan_job *job,
 			json_array_append_new(paths, json_string(workflow_path));
 			json_object_set_new(event, "paths", paths);
 		} else if (job && job->exclude_paths.len) {
-			json_object_set_new(event, "paths-ignore", string_array(&job->exclude_paths));
+			json_object_set_new(event, "paths-ignore",
+					    string_array(&job->exclude_paths));
 		}
 		json_object_set_new(on, events[i], event);
 	}
@@ -89,7 +90,8 @@ static json_t *cache_step(const struct ci_plan *plan, const struct plan_job *job
 	buf_addf(&restore, "${{ runner.os }}-%s-%s-", job->pm->id, job->id);
 	buf_addf(&key, "%s${{ hashFiles(", restore.data);
 	for (size_t i = 0; i < job->cache_key_files.len; i++)
-		buf_addf(&key, "%s'%s'", i ? ", " : "", (const char *)job->cache_key_files.items[i]);
+		buf_addf(&key, "%s'%s'", i ? ", " : "",
+			 (const char *)job->cache_key_files.items[i]);
 	buf_adds(&key, ") }}");
 	json_t *step = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "name", "Cache dependencies",
 				 "uses", plan->templates->cache_action, "with", "path", paths.data,
@@ -181,11 +183,11 @@ static int github_job(const struct ci_plan *plan, const struct plan_job *job, js
 			buf_addf(&name, "-%s", version.data);
 		if (oses)
 			buf_adds(&name, "-${{ matrix.os }}");
-		json_array_append_new(steps, json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "name",
-						       "Upload coverage", "uses", t->upload_action,
-						       "with", "name", name.data, "path",
-						       job->coverage_path, "if-no-files-found",
-						       "ignore"));
+		json_array_append_new(steps,
+				      json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "name",
+						"Upload coverage", "uses", t->upload_action, "with",
+						"name", name.data, "path", job->coverage_path,
+						"if-no-files-found", "ignore"));
 		buf_free(&name);
 	}
 	json_object_set_new(j, "steps", steps);
@@ -204,21 +206,20 @@ static json_t *secret_scan_job(const struct ci_plan *plan)
 	const struct ci_templates *t = plan->templates;
 	json_t *steps = json_array();
 	/* The whole history: a secret removed later is still leaked. */
-	json_array_append_new(steps, json_pack("{s:s, s:{s:i}}", "uses", t->checkout, "with",
-					       "fetch-depth", 0));
+	json_array_append_new(
+		steps, json_pack("{s:s, s:{s:i}}", "uses", t->checkout, "with", "fetch-depth", 0));
 	size_t i;
 	json_t *step;
 	json_array_foreach(t->secret_scan_github, i, step)
 	{
 		json_array_append(steps, step);
 	}
-	return json_pack("{s:s, s:s, s:I, s:o}", "name", "Secret scan", "runs-on",
-			 t->github_runner, "timeout-minutes", (json_int_t)t->timeout_minutes,
-			 "steps", steps);
+	return json_pack("{s:s, s:s, s:I, s:o}", "name", "Secret scan", "runs-on", t->github_runner,
+			 "timeout-minutes", (json_int_t)t->timeout_minutes, "steps", steps);
 }
 
-static void emit_file(const struct ci_plan *plan, const struct ci_options *o,
-		      struct gen_files *out, const char *path, const char *what, json_t *workflow)
+static void emit_file(const struct ci_plan *plan, const struct ci_options *o, struct gen_files *out,
+		      const char *path, const char *what, json_t *workflow)
 {
 	static const char *const spaced[] = { "jobs", NULL };
 	const struct yaml_emit_options emit = { YAML_EMIT_SPACED, spaced };
@@ -259,7 +260,8 @@ int ci_github_write(const struct ci_plan *plan, const struct ci_options *o, stru
 		buf_adds(&what, job->description);
 		if (!str_eq(job->path, "."))
 			buf_addf(&what, " at %s", job->path);
-		json_t *workflow = github_workflow(plan, name.data, github_on(plan, job, path.data));
+		json_t *workflow =
+			github_workflow(plan, name.data, github_on(plan, job, path.data));
 		json_t *j;
 		int rc = github_job(plan, job, &j, e);
 		if (rc == 0) {
@@ -275,7 +277,8 @@ int ci_github_write(const struct ci_plan *plan, const struct ci_options *o, stru
 	}
 	if (plan->secret_scan) {
 		const char *path = ".github/workflows/secret-scan.yml";
-		json_t *workflow = github_workflow(plan, "Secret scan", github_on(plan, NULL, path));
+		json_t *workflow =
+			github_workflow(plan, "Secret scan", github_on(plan, NULL, path));
 		json_object_set_new(json_object_get(workflow, "jobs"), "secret-scan",
 				    secret_scan_job(plan));
 		emit_file(plan, o, out, path, plan->description, workflow);

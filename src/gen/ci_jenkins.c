@@ -123,8 +123,8 @@ static void sh(struct buf *out, int level, const char *command)
 	buf_addch(out, '\n');
 }
 
-static void step_stage(struct buf *out, const char *name, const char *dir, const struct vec *commands,
-		       int level)
+static void step_stage(struct buf *out, const char *name, const char *dir,
+		       const struct vec *commands, int level)
 {
 	indent(out, level);
 	buf_adds(out, "stage(");

@@ -78,9 +78,8 @@ static char *join_path(const char *dir, const char *name)
 
 /* ---- choosing a stack ---- */
 
-static const struct ci_runtime_template *pm_runtime(const struct ci_templates *t,
-						    const struct ci_pm_template *pm,
-						    const json_t *project)
+static const struct ci_runtime_template *
+pm_runtime(const struct ci_templates *t, const struct ci_pm_template *pm, const json_t *project)
 {
 	const json_t *runtimes = json_object_get(project, "runtimes");
 	const json_t *frameworks = json_object_get(project, "frameworks");
@@ -150,8 +149,8 @@ static char *command_tool(const char *command)
  */
 static const char *foreign_command(const struct ci_templates *t,
 				   const struct ci_runtime_template *rt,
-				   const struct ci_runtime_template *companion, const json_t *project,
-				   const struct ci_runtime_template **owner)
+				   const struct ci_runtime_template *companion,
+				   const json_t *project, const struct ci_runtime_template **owner)
 {
 	static const char *const kinds[] = { "install", "lint", "build", "test" };
 	for (size_t i = 0; i < 4; i++) {
@@ -160,8 +159,8 @@ static const char *foreign_command(const struct ci_templates *t,
 			continue;
 		char *tool = command_tool(cmd);
 		*owner = strchr(tool, '/') ? NULL : ci_templates_tool_owner(t, tool);
-		bool foreign = *owner && *owner != rt && *owner != companion &&
-			       !vec_has(&rt->tools, tool);
+		bool foreign =
+			*owner && *owner != rt && *owner != companion && !vec_has(&rt->tools, tool);
 		free(tool);
 		if (foreign)
 			return cmd;
@@ -205,8 +204,8 @@ static const char *framework_name(const struct rule_set *rules, const json_t *pr
 		{
 			const struct rule *other =
 				rules ? rules_find(rules, json_get_str(g, "name", NULL)) : NULL;
-			implied = implied || (rule && other && other != rule &&
-					      rule_implies(other, rule));
+			implied = implied ||
+				  (rule && other && other != rule && rule_implies(other, rule));
 		}
 		if (!implied)
 			return rule ? rule_name(rule) : id;
@@ -317,8 +316,8 @@ static void plan_cache(struct plan_job *job, const struct ci_options *o, const c
 	const char *prefix = map_get(job->vars, "prefix");
 	struct buf files = BUF_INIT;
 	if (pm && o->cache && pm->cache_github && proven) {
-		const struct vec *list = pm->cache_github_files.len ? &pm->cache_github_files
-								    : &pm->lock_files;
+		const struct vec *list =
+			pm->cache_github_files.len ? &pm->cache_github_files : &pm->lock_files;
 		size_t count = pm->cache_github_files.len ? list->len : 1;
 		for (size_t i = 0; i < count; i++)
 			buf_addf(&files, "%s%s%s", i ? "\n" : "", prefix,
@@ -336,7 +335,8 @@ static void plan_cache(struct plan_job *job, const struct ci_options *o, const c
 	for (size_t i = 0; i < pm->cache_paths.len; i++)
 		vec_push(&job->cache_paths, job_text(job, pm->cache_paths.items[i]));
 	for (size_t i = 0; i < pm->lock_files.len; i++)
-		vec_push(&job->cache_key_files, join_path(job->install_dir, pm->lock_files.items[i]));
+		vec_push(&job->cache_key_files,
+			 join_path(job->install_dir, pm->lock_files.items[i]));
 	if (pm->cache_env)
 		job->cache_env = json_deep_copy(pm->cache_env);
 }
@@ -400,7 +400,8 @@ static void plan_vars(struct plan_job *job, const json_t *project, const json_t 
 		struct buf name = BUF_INIT;
 		buf_addf(&name, "var:%s", v->name);
 		set_var(job, name.data,
-			declared && isdigit((unsigned char)*declared) ? declared : v->default_value);
+			declared && isdigit((unsigned char)*declared) ? declared
+								      : v->default_value);
 		buf_free(&name);
 	}
 }
@@ -446,8 +447,12 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 				 rt->name);
 		else if (!rt)
 			buf_addf(&reason, " (%s%s): no CI template for this stack",
-				 build ? "build: " : test ? "test: " : "no commands",
-				 build ? build : test ? test : "");
+				 build	? "build: "
+				 : test ? "test: "
+					: "no commands",
+				 build	? build
+				 : test ? test
+					: "");
 		else
 			buf_adds(&reason, ": no package manager and no build or test command");
 		*why = buf_detach(&reason);
@@ -509,8 +514,8 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 	if (test)
 		plan_test_step(job, o, test);
 	if (o->security && pm && pm->audit.len) {
-		struct plan_step *audit =
-			add_step(job, PLAN_STEP_AUDIT, "Audit dependencies", job->install_dir, NULL);
+		struct plan_step *audit = add_step(job, PLAN_STEP_AUDIT, "Audit dependencies",
+						   job->install_dir, NULL);
 		for (size_t i = 0; i < pm->audit.len; i++)
 			vec_push(&audit->commands, xstrdup(pm->audit.items[i]));
 	}
@@ -537,11 +542,11 @@ static char *sanitize_id(const char *text)
 	while (b.len && b.data[b.len - 1] == '-')
 		buf_truncate(&b, b.len - 1);
 	/* Keys GitLab reads as its own, and the secret scan's job. */
-	static const char *const reserved[] = { "stages",	"default",	"workflow",
-						"variables",	"include",	"image",
-						"services",	"cache",	"before_script",
-						"after_script", "pages",	"secret-scan",
-						NULL };
+	static const char *const reserved[] = {
+		"stages", "default",	 "workflow", "variables",     "include",
+		"image",  "services",	 "cache",    "before_script", "after_script",
+		"pages",  "secret-scan", NULL
+	};
 	for (const char *const *r = reserved; *r && b.len; r++)
 		if (str_eq(b.data, *r))
 			buf_adds(&b, "-job");
@@ -562,7 +567,8 @@ static void assign_ids(struct ci_plan *plan, const json_t *analysis)
 	}
 	for (size_t i = 0; i < plan->jobs.len; i++) {
 		struct plan_job *job = plan->jobs.items[i];
-		const char *base = strrchr(job->path, '/') ? strrchr(job->path, '/') + 1 : job->path;
+		const char *base =
+			strrchr(job->path, '/') ? strrchr(job->path, '/') + 1 : job->path;
 		if (str_eq(job->path, "."))
 			base = json_get_str(find_project(analysis, "."), "name", "root");
 		job->id = sanitize_id(base);
@@ -571,8 +577,9 @@ static void assign_ids(struct ci_plan *plan, const json_t *analysis)
 		struct plan_job *job = plan->jobs.items[i];
 		bool clash = false;
 		for (size_t k = 0; k < plan->jobs.len; k++)
-			clash = clash || (k != i && str_eq(((struct plan_job *)plan->jobs.items[k])->id,
-							   job->id));
+			clash = clash ||
+				(k != i &&
+				 str_eq(((struct plan_job *)plan->jobs.items[k])->id, job->id));
 		if (clash && !str_eq(job->path, ".")) {
 			free(job->id);
 			job->id = sanitize_id(job->path);
@@ -591,7 +598,8 @@ static void plan_triggers(struct ci_plan *plan, const json_t *analysis)
 			for (size_t k = 0; k < plan->jobs.len; k++)
 				if (k != i)
 					vec_push(&job->exclude_paths,
-						 join_path(((struct plan_job *)plan->jobs.items[k])->path,
+						 join_path(((struct plan_job *)plan->jobs.items[k])
+								   ->path,
 							   "**"));
 			continue;
 		}
@@ -708,8 +716,8 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 			continue;
 		char *why = NULL;
 		struct err job_err = ERR_INIT;
-		struct plan_job *job = plan_job_new(plan, rules, analysis, project, o, &why,
-						    &job_err);
+		struct plan_job *job =
+			plan_job_new(plan, rules, analysis, project, o, &why, &job_err);
 		if (err_is_set(&job_err)) {
 			rc = err_set(e, "%s", job_err.msg);
 			break;
@@ -726,10 +734,12 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 		bool has_members = false;
 		for (size_t m = 0; m < plan->jobs.len; m++) {
 			const struct plan_job *other = plan->jobs.items[m];
-			has_members = has_members || (other != job && str_eq(other->install_dir, job->path) &&
-						      !str_eq(other->path, job->path));
+			has_members = has_members ||
+				      (other != job && str_eq(other->install_dir, job->path) &&
+				       !str_eq(other->path, job->path));
 		}
-		if (has_members && json_get_bool(json_object_get(root, "workspace"), "root", false) &&
+		if (has_members &&
+		    json_get_bool(json_object_get(root, "workspace"), "root", false) &&
 		    !root_builds_members(t, root))
 			job_free(vec_remove(&plan->jobs, k));
 	}
@@ -745,125 +755,4 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 	plan_description(plan);
 	*out = plan;
 	return 0;
-}
-
-/* ---- expansion for writers ---- */
-
-struct version_lookup {
-	const struct plan_job *job;
-	const char *version;
-	char major[32];
-	char minor[64];
-};
-
-static const char *version_lookup(void *ctx, const char *name)
-{
-	struct version_lookup *v = ctx;
-	if (str_eq(name, "version"))
-		return v->version;
-	if (str_eq(name, "major"))
-		return v->major;
-	if (str_eq(name, "minor"))
-		return v->minor;
-	return map_get(v->job->vars, name);
-}
-
-static void version_lookup_init(struct version_lookup *v, const struct plan_job *job,
-				const char *version)
-{
-	v->job = job;
-	v->version = version;
-	size_t major = strcspn(version, ".");
-	size_t minor = major + (version[major] ? 1 + strcspn(version + major + 1, ".") : 0);
-	snprintf(v->major, sizeof(v->major), "%.*s", (int)major, version);
-	snprintf(v->minor, sizeof(v->minor), "%.*s", (int)minor, version);
-}
-
-char *ci_plan_image(const struct plan_job *job, const char *version)
-{
-	const char *tag = version;
-	if (job->runtime->image_versions && map_get(job->runtime->image_versions, version))
-		tag = map_get(job->runtime->image_versions, version);
-	struct version_lookup v;
-	version_lookup_init(&v, job, tag);
-	const char *image = job->pm && job->pm->image ? job->pm->image : job->runtime->image;
-	char *out = ci_expand_text(image, version_lookup, &v);
-	return out ? out : xstrdup(image);
-}
-
-json_t *ci_plan_expand(const struct plan_job *job, const json_t *tmpl, const char *version,
-		       struct err *e)
-{
-	struct version_lookup v;
-	version_lookup_init(&v, job, version);
-	json_t *out = ci_expand_json(tmpl, version_lookup, &v);
-	if (!out)
-		err_set(e, "ci-templates.yaml: runtime '%s': a GitHub step names an unknown "
-			   "placeholder",
-			job->runtime->id);
-	return out;
-}
-
-static const char *companion_lookup(void *ctx, const char *name)
-{
-	/* The companion is set up plain: caching belongs to the main stack. */
-	if (str_eq(name, "github_cache") || str_eq(name, "github_cache_files"))
-		return "";
-	if (str_eq(name, "cache_enabled"))
-		return "false";
-	return version_lookup(ctx, name);
-}
-
-json_t *ci_plan_expand_companion(const struct plan_job *job, struct err *e)
-{
-	struct version_lookup v;
-	version_lookup_init(&v, job, job->companion_version);
-	json_t *out = ci_expand_json(job->companion->github, companion_lookup, &v);
-	if (!out)
-		err_set(e, "ci-templates.yaml: runtime '%s': a GitHub step names an unknown "
-			   "placeholder",
-			job->companion->id);
-	return out;
-}
-
-static const char *cache_root_lookup(void *ctx, const char *name)
-{
-	return str_eq(name, "cache_root") ? ctx : NULL;
-}
-
-char *ci_plan_expand_env(const char *value, const char *cache_root)
-{
-	char *out = ci_expand_text(value, cache_root_lookup, (void *)cache_root);
-	return out ? out : xstrdup(value);
-}
-
-void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out)
-{
-	for (size_t i = 0; i < job->cache_paths.len; i++) {
-		const char *p = job->cache_paths.items[i];
-		if (p[0] != '~' && p[0] != '/' && !vec_has(out, p))
-			vec_push(out, xstrdup(p));
-	}
-	const char *key;
-	json_t *value;
-	json_object_foreach(job->cache_env, key, value)
-	{
-		const char *at = strstr(json_string_value(value), "{cache_root}/");
-		if (!at)
-			continue;
-		at += strlen("{cache_root}/");
-		char *p = xstrndup(at, strcspn(at, " "));
-		if (vec_has(out, p))
-			free(p);
-		else
-			vec_push(out, p);
-	}
-}
-
-void ci_plan_header(struct buf *out, const struct ci_plan *plan, const char *prefix,
-		    const char *command, const char *what)
-{
-	gen_header(out, prefix, command ? command : "ampel generate ci", what);
-	for (size_t i = 0; i < plan->skipped.len; i++)
-		buf_addf(out, "%s Not covered: %s\n", prefix, (const char *)plan->skipped.items[i]);
 }

@@ -49,10 +49,10 @@ struct plan_job {
 	/* A second runtime some commands need (Node.js for Laravel's Vite build). */
 	const struct ci_runtime_template *companion;
 	char *companion_version;
-	struct vec versions;		 /* char *: --matrix versions (just version without) */
-	struct map *vars;		 /* placeholder -> value, version-independent ones */
-	struct vec image_setup;		 /* const char *: commands an image needs first */
-	json_t *env;			 /* object: variables for the job (may be empty) */
+	struct vec versions;	/* char *: --matrix versions (just version without) */
+	struct map *vars;	/* placeholder -> value, version-independent ones */
+	struct vec image_setup; /* const char *: commands an image needs first */
+	json_t *env;		/* object: variables for the job (may be empty) */
 	/* caching (with --cache) */
 	struct vec cache_paths;	    /* char *: as the template says, {prefix} filled */
 	struct vec cache_key_files; /* char *: repository-relative lock files */
@@ -83,8 +83,9 @@ struct ci_plan {
  * without "name=command"), or GEN_UNSUPPORTED with e naming what was
  * detected when no project has a stack the templates serve.
  */
-int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_templates *templates,
-		  const struct ci_options *options, struct err *e);
+int ci_plan_build(struct ci_plan **out, const json_t *analysis,
+		  const struct ci_templates *templates, const struct ci_options *options,
+		  struct err *e);
 void ci_plan_free(struct ci_plan *plan);
 
 /* The image for the job at version (malloc'd): "node:20.11.0", "rust:1". */

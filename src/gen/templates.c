@@ -54,8 +54,8 @@ static int check_keys(struct loader *l, const struct yaml_node *node, const char
 }
 
 /* A non-empty string field; NULL (and no error) when absent and optional. */
-static int get_str(struct loader *l, const struct yaml_node *map, const char *key,
-		   const char *what, bool required, const char **out)
+static int get_str(struct loader *l, const struct yaml_node *map, const char *key, const char *what,
+		   bool required, const char **out)
 {
 	const struct yaml_node *node = yaml_get(map, key);
 	*out = NULL;
@@ -107,11 +107,11 @@ static int get_steps(struct loader *l, const struct yaml_node *map, const char *
 	if (!node)
 		return 0;
 	if (node->kind != YAML_SEQUENCE)
-		return yaml_err(l->e, l->file, node, "%s: '%s' must be a list of steps", what,
-				key);
+		return yaml_err(l->e, l->file, node, "%s: '%s' must be a list of steps", what, key);
 	for (size_t i = 0; i < node->count; i++) {
 		const struct yaml_node *step = node->items[i];
-		if (step->kind != YAML_MAPPING || (!yaml_get(step, "uses") && !yaml_get(step, "run")))
+		if (step->kind != YAML_MAPPING ||
+		    (!yaml_get(step, "uses") && !yaml_get(step, "run")))
 			return yaml_err(l->e, l->file, step,
 					"%s: each '%s' step must be a mapping with 'uses' or 'run'",
 					what, key);
@@ -125,8 +125,8 @@ static int get_steps(struct loader *l, const struct yaml_node *map, const char *
 	return 0;
 }
 
-static int get_env(struct loader *l, const struct yaml_node *map, const char *key,
-		   const char *what, json_t **out)
+static int get_env(struct loader *l, const struct yaml_node *map, const char *key, const char *what,
+		   json_t **out)
 {
 	const struct yaml_node *node = yaml_get(map, key);
 	*out = NULL;
@@ -145,10 +145,18 @@ static int get_env(struct loader *l, const struct yaml_node *map, const char *ke
 
 static int parse_runtime(struct loader *l, const char *id, const struct yaml_node *node)
 {
-	static const char *const fields[] = { "name",	     "languages",      "default",
-					      "versions",    "image",	       "image_versions",
-					      "image_setup", "variables",      "tools",
-					      "github",	     "companion_image_setup", NULL };
+	static const char *const fields[] = { "name",
+					      "languages",
+					      "default",
+					      "versions",
+					      "image",
+					      "image_versions",
+					      "image_setup",
+					      "variables",
+					      "tools",
+					      "github",
+					      "companion_image_setup",
+					      NULL };
 	struct buf what = BUF_INIT;
 	buf_addf(&what, "runtime '%s'", id);
 	struct ci_runtime_template *rt = arena_calloc(l->t->arena, 1, sizeof(*rt));
@@ -240,12 +248,23 @@ static int parse_cache(struct loader *l, struct ci_pm_template *pm, const struct
 
 static int parse_pm(struct loader *l, const char *id, const struct yaml_node *node)
 {
-	static const char *const fields[] = {
-		"runtimes",	 "default_version", "lock_files",    "lock_proven_by", "image", "install",
-		"github_before", "github_after",    "image_setup",   "env",	       "cache",
-		"audit",	 "coverage",	    "coverage_when", "coverage_path",  "workspace",
-		NULL
-	};
+	static const char *const fields[] = { "runtimes",
+					      "default_version",
+					      "lock_files",
+					      "lock_proven_by",
+					      "image",
+					      "install",
+					      "github_before",
+					      "github_after",
+					      "image_setup",
+					      "env",
+					      "cache",
+					      "audit",
+					      "coverage",
+					      "coverage_when",
+					      "coverage_path",
+					      "workspace",
+					      NULL };
 	struct buf what = BUF_INIT;
 	buf_addf(&what, "package manager '%s'", id);
 	struct ci_pm_template *pm = arena_calloc(l->t->arena, 1, sizeof(*pm));
@@ -456,7 +475,7 @@ const struct ci_pm_template *ci_templates_pm(const struct ci_templates *t, const
 }
 
 const struct ci_runtime_template *ci_templates_tool_owner(const struct ci_templates *t,
-							 const char *tool)
+							  const char *tool)
 {
 	for (size_t i = 0; i < t->runtimes.len; i++) {
 		const struct ci_runtime_template *rt = t->runtimes.items[i];
@@ -465,127 +484,6 @@ const struct ci_runtime_template *ci_templates_tool_owner(const struct ci_templa
 				return rt;
 	}
 	return NULL;
-}
-
-/* ---- expansion ---- */
-
-/* Length of a "{name}" placeholder at s (0 when s does not start one). */
-static size_t placeholder_len(const char *s)
-{
-	if (s[0] != '{' || !islower((unsigned char)s[1]))
-		return 0;
-	size_t n = 1;
-	while (islower((unsigned char)s[n]) || isdigit((unsigned char)s[n]) || s[n] == '_' ||
-	       s[n] == ':')
-		n++;
-	return s[n] == '}' ? n + 1 : 0;
-}
-
-static bool only_placeholders(const char *s)
-{
-	if (!*s)
-		return false;
-	while (*s) {
-		size_t n = placeholder_len(s);
-		if (!n)
-			return false;
-		s += n;
-	}
-	return true;
-}
-
-char *ci_expand_text(const char *text, ci_lookup_fn *lookup, void *ctx)
-{
-	struct buf out = BUF_INIT;
-	buf_adds(&out, "");
-	for (const char *p = text; *p;) {
-		size_t n = placeholder_len(p);
-		if (!n) {
-			buf_addch(&out, *p++);
-			continue;
-		}
-		char *name = xstrndup(p + 1, n - 2);
-		const char *value = lookup(ctx, name);
-		free(name);
-		if (!value) {
-			buf_free(&out);
-			return NULL;
-		}
-		buf_adds(&out, value);
-		p += n;
-	}
-	return buf_detach(&out);
-}
-
-/* Expands one template value; *drop when it vanished. NULL + !*drop: unknown placeholder. */
-static json_t *expand_value(const json_t *value, ci_lookup_fn *lookup, void *ctx, bool *drop)
-{
-	*drop = false;
-	if (json_is_string(value)) {
-		const char *text = json_string_value(value);
-		char *expanded = ci_expand_text(text, lookup, ctx);
-		if (!expanded)
-			return NULL;
-		json_t *result = NULL;
-		if (only_placeholders(text) && !*expanded)
-			*drop = true;
-		else if (only_placeholders(text) && (str_eq(expanded, "true") || str_eq(expanded, "false")))
-			result = json_boolean(str_eq(expanded, "true"));
-		else
-			result = json_string(expanded);
-		free(expanded);
-		return result;
-	}
-	if (json_is_array(value)) {
-		json_t *array = json_array();
-		size_t i;
-		json_t *item;
-		json_array_foreach(value, i, item)
-		{
-			bool gone;
-			json_t *copy = expand_value(item, lookup, ctx, &gone);
-			if (!copy && !gone) {
-				json_decref(array);
-				return NULL;
-			}
-			if (copy)
-				json_array_append_new(array, copy);
-		}
-		return array;
-	}
-	if (json_is_object(value)) {
-		json_t *object = json_object();
-		const char *key;
-		json_t *item;
-		json_object_foreach((json_t *)value, key, item)
-		{
-			bool gone;
-			json_t *copy = expand_value(item, lookup, ctx, &gone);
-			if (!copy && !gone) {
-				json_decref(object);
-				return NULL;
-			}
-			if (copy)
-				json_object_set_new(object, key, copy);
-		}
-		if (!json_object_size(object) && json_object_size(value)) {
-			/* a `with:` left empty goes away too */
-			json_decref(object);
-			*drop = true;
-			return NULL;
-		}
-		return object;
-	}
-	return json_deep_copy(value);
-}
-
-json_t *ci_expand_json(const json_t *value, ci_lookup_fn *lookup, void *ctx)
-{
-	bool drop;
-	json_t *result = expand_value(value, lookup, ctx, &drop);
-	if (!result && drop)
-		result = json_is_array(value) ? json_array() : json_object();
-	return result;
 }
 
 /* ---- versions ---- */
@@ -860,7 +758,8 @@ void ci_runtime_matrix_versions(const struct ci_runtime_template *rt, const char
 		long kv[8], rv[8];
 		size_t nk = version_parts(k, kv, 8), nr = version_parts(resolved, rv, 8);
 		/* "20" stands for the 20.11.0 already there */
-		if (str_eq(k, resolved) || (nk && nr && nk <= nr && !compare_parts(kv, nk, rv, nr, nk)))
+		if (str_eq(k, resolved) ||
+		    (nk && nr && nk <= nr && !compare_parts(kv, nk, rv, nr, nk)))
 			continue;
 		if (range && range_allows(s, k) != 1)
 			continue;

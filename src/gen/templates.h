@@ -25,28 +25,28 @@ struct ci_variable {
 
 struct ci_runtime_template {
 	const char *id;
-	const char *name; /* "Node.js" */
-	struct vec languages;	/* const char *: primary languages it serves */
+	const char *name;     /* "Node.js" */
+	struct vec languages; /* const char *: primary languages it serves */
 	const char *default_version;
-	struct vec versions;	/* const char *: known good versions, oldest first */
-	const char *image;	/* "node:{version}" */
+	struct vec versions;	    /* const char *: known good versions, oldest first */
+	const char *image;	    /* "node:{version}" */
 	struct map *image_versions; /* version -> image tag ("stable" -> "1"), or NULL */
-	struct vec image_setup;	/* const char *: commands an image needs first */
-	struct vec variables;	/* struct ci_variable * */
-	struct vec tools;	/* const char *: commands that belong to this runtime */
+	struct vec image_setup;	    /* const char *: commands an image needs first */
+	struct vec variables;	    /* struct ci_variable * */
+	struct vec tools;	    /* const char *: commands that belong to this runtime */
 	/* Installs it into another runtime's (Debian) image, when a project needs
 	 * both (Laravel's Vite build on PHP). */
 	struct vec companion_image_setup;
-	json_t *github;		/* array of setup steps */
+	json_t *github; /* array of setup steps */
 };
 
 struct ci_pm_template {
 	const char *id;
-	struct vec runtimes;   /* const char *: candidates, see ci-templates.yaml */
+	struct vec runtimes; /* const char *: candidates, see ci-templates.yaml */
 	const char *default_version;
 	struct vec lock_files; /* const char *: relative to the install directory */
 	const char *lock_proven_by;
-	const char *install; /* as a companion, where the analysis names none */
+	const char *install;   /* as a companion, where the analysis names none */
 	const char *image;     /* overrides the runtime's image, or NULL */
 	json_t *github_before; /* steps before the runtime's setup, or NULL */
 	json_t *github_after;  /* steps after it, or NULL */
@@ -93,7 +93,7 @@ const struct ci_runtime_template *ci_templates_runtime(const struct ci_templates
 const struct ci_pm_template *ci_templates_pm(const struct ci_templates *templates, const char *id);
 /* The runtime whose `tools` list names tool, or NULL. */
 const struct ci_runtime_template *ci_templates_tool_owner(const struct ci_templates *templates,
-							 const char *tool);
+							  const char *tool);
 
 /*
  * The version a setup action or image should use for what the project

@@ -42,12 +42,23 @@
 static const char *const providers[] = { "github", "gitlab", "bitbucket", "jenkins" };
 
 static const char *const golden_fixtures[] = {
-	"node-express",	      "node-nextjs-pnpm",    "python-django-poetry",
-	"python-fastapi-uv",  "go-gin",		     "rust-axum",
-	"java-spring-maven",  "kotlin-spring-gradle-kts", "ruby-rails",
-	"php-laravel",	      "elixir-phoenix",	     "dotnet-aspnetcore",
-	"swift-vapor",	      "dart-flutter",	     "deno-fresh",
-	"monorepo-turbo-pnpm", "polyglot-subfolders",
+	"node-express",
+	"node-nextjs-pnpm",
+	"python-django-poetry",
+	"python-fastapi-uv",
+	"go-gin",
+	"rust-axum",
+	"java-spring-maven",
+	"kotlin-spring-gradle-kts",
+	"ruby-rails",
+	"php-laravel",
+	"elixir-phoenix",
+	"dotnet-aspnetcore",
+	"swift-vapor",
+	"dart-flutter",
+	"deno-fresh",
+	"monorepo-turbo-pnpm",
+	"polyglot-subfolders",
 };
 
 /* ---- analysis documents, one per fixture, kept for the whole run ---- */
@@ -105,7 +116,12 @@ struct variant {
 
 static const struct variant plain = { "default", false, false, false, false, { 0 }, { 0 } };
 static const struct variant every_option = {
-	"all-options", true, true, true, true, { "main", "release/*", NULL },
+	"all-options",
+	true,
+	true,
+	true,
+	true,
+	{ "main", "release/*", NULL },
 	{ "Smoke test=echo smoke test passed", NULL, NULL },
 };
 
@@ -180,11 +196,11 @@ static void expect_template_error(const char *yaml, const char *want)
 		fail_msg("error '%s' does not say '%s'", e.msg, want);
 }
 
-#define SETTINGS                                                                              \
-	"settings:\n  timeout_minutes: 30\n  default_branches: [main]\n"                      \
-	"  github_runner: ubuntu-latest\n  checkout: actions/checkout@v4\n"                   \
-	"  cache_action: actions/cache@v4\n  upload_action: actions/upload-artifact@v4\n"     \
-	"secret_scan:\n  github: [{uses: gitleaks/gitleaks-action@v2}]\n  image: g:1\n"       \
+#define SETTINGS                                                                          \
+	"settings:\n  timeout_minutes: 30\n  default_branches: [main]\n"                  \
+	"  github_runner: ubuntu-latest\n  checkout: actions/checkout@v4\n"               \
+	"  cache_action: actions/cache@v4\n  upload_action: actions/upload-artifact@v4\n" \
+	"secret_scan:\n  github: [{uses: gitleaks/gitleaks-action@v2}]\n  image: g:1\n"   \
 	"  commands: [gitleaks detect]\n"
 
 static void test_templates_errors(void **state)
@@ -194,7 +210,7 @@ static void test_templates_errors(void **state)
 				       "    image: node:{version}\n    colour: red\n"
 				       "    github: [{uses: actions/setup-node@v4}]\n"
 				       "package_managers: {}\n",
-			      "ci-templates.yaml:12:5: runtime 'node': unknown field 'colour'");
+			      "ci-templates.yaml:17:5: runtime 'node': unknown field 'colour'");
 	expect_template_error(SETTINGS "runtimes:\n  node:\n    name: Node\n    default: '20'\n"
 				       "    image: node:{version}\n"
 				       "    github: [{uses: actions/setup-node}]\n"
@@ -223,16 +239,26 @@ static void test_versions(void **state)
 	static const struct {
 		const char *runtime, *declared, *want;
 	} cases[] = {
-		{ "node", "20.11.0", "20.11.0" },     { "node", "^18.2", "18" },
-		{ "node", ">=18", "24" },	      { "node", "^22.1.0", "22" },
-		{ "node", "20.x", "20" },	      { "node", NULL, "22" },
-		{ "node", "lts/*", "22" },	      { "python", ">=3.10,<3.13", "3.12" },
-		{ "python", "~=3.11", "3.13" },	      { "python", "3.11.7", "3.11.7" },
-		{ "python", ">=3.8", "3.13" },	      { "python", ">=3.14", "3.14" },
-		{ "php", "^8.2", "8.4" },	      { "php", ">=8.1 <8.4", "8.3" },
-		{ "dart", ">=3.2.0 <4.0.0", "3.5" },  { "ruby", "~> 3.2.0", "3.2" },
-		{ "rust", "stable", "stable" },	      { "go", "1.22.1", "1.22.1" },
-		{ "node", "^16 || ^20", "20" },	      { "java", "v17", "17" },
+		{ "node", "20.11.0", "20.11.0" },
+		{ "node", "^18.2", "18" },
+		{ "node", ">=18", "24" },
+		{ "node", "^22.1.0", "22" },
+		{ "node", "20.x", "20" },
+		{ "node", NULL, "22" },
+		{ "node", "lts/*", "22" },
+		{ "python", ">=3.10,<3.13", "3.12" },
+		{ "python", "~=3.11", "3.13" },
+		{ "python", "3.11.7", "3.11.7" },
+		{ "python", ">=3.8", "3.13" },
+		{ "python", ">=3.14", "3.14" },
+		{ "php", "^8.2", "8.4" },
+		{ "php", ">=8.1 <8.4", "8.3" },
+		{ "dart", ">=3.2.0 <4.0.0", "3.5" },
+		{ "ruby", "~> 3.2.0", "3.2" },
+		{ "rust", "stable", "stable" },
+		{ "go", "1.22.1", "1.22.1" },
+		{ "node", "^16 || ^20", "20" },
+		{ "java", "v17", "17" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		bool exact;
@@ -245,7 +271,8 @@ static void test_versions(void **state)
 		free(got);
 	}
 	struct vec versions = VEC_INIT;
-	ci_runtime_matrix_versions(ci_templates_runtime(t, "node"), "20.11.0", "20.11.0", &versions);
+	ci_runtime_matrix_versions(ci_templates_runtime(t, "node"), "20.11.0", "20.11.0",
+				   &versions);
 	assert_int_equal(versions.len, 3);
 	assert_string_equal(versions.items[0], "20.11.0");
 	assert_string_equal(versions.items[2], "24");
@@ -317,8 +344,7 @@ static void run_golden(const struct variant *v, const char *const *fixtures, siz
 static void test_golden_default(void **state)
 {
 	(void)state;
-	run_golden(&plain, golden_fixtures, sizeof(golden_fixtures) / sizeof(*golden_fixtures),
-		   "");
+	run_golden(&plain, golden_fixtures, sizeof(golden_fixtures) / sizeof(*golden_fixtures), "");
 }
 
 static void test_golden_all_options(void **state)
@@ -333,21 +359,27 @@ static void test_golden_all_options(void **state)
 
 static void assert_contains(const char *text, const char *want)
 {
-	if (!strstr(text, want))
-		fail_msg("expected '%s' in:\n%s", want, text);
+	if (!strstr(text, want)) {
+		print_error("expected '%s' in:\n", want);
+		print_error("%s\n", text);
+		fail();
+	}
 }
 
 static void assert_lacks(const char *text, const char *unwanted)
 {
-	if (strstr(text, unwanted))
-		fail_msg("did not expect '%s' in:\n%s", unwanted, text);
+	if (strstr(text, unwanted)) {
+		print_error("did not expect '%s' in:\n", unwanted);
+		print_error("%s\n", text);
+		fail();
+	}
 }
 
 static void test_versions_and_commands(void **state)
 {
 	(void)state;
 	char *gh = generated("node-express", "github", &plain, ".github/workflows/ci.yml");
-	assert_contains(gh, "node-version: 20.11.0");
+	assert_contains(gh, "node-version: '20.11.0'");
 	assert_contains(gh, "run: npm run lint");
 	assert_contains(gh, "permissions:\n  contents: read");
 	assert_contains(gh, "timeout-minutes: 30");
@@ -375,7 +407,7 @@ static void test_no_lint_step_without_lint_command(void **state)
 {
 	(void)state;
 	for (size_t p = 0; p < 4; p++) {
-		const char *path = p == 0 ? ".github/workflows/ci.yml"
+		const char *path = p == 0   ? ".github/workflows/ci.yml"
 				   : p == 1 ? ".gitlab-ci.yml"
 				   : p == 2 ? "bitbucket-pipelines.yml"
 					    : "Jenkinsfile";
@@ -459,14 +491,15 @@ static void test_monorepo(void **state)
 	assert_contains(gl, "changes:\n        - apps/web/**/*");
 	free(gl);
 	char *bb = generated("polyglot-subfolders", "bitbucket", &plain, "bitbucket-pipelines.yml");
-	assert_contains(bb, "includePaths:\n                  - backend/**");
+	assert_contains(bb, "includePaths:\n                    - backend/**");
 	free(bb);
 	char *jf = generated("monorepo-turbo-pnpm", "jenkins", &plain, "Jenkinsfile");
 	assert_contains(jf, "changeset 'apps/docs/**'");
 	free(jf);
 	/* Maven modules build from the parent: one job */
-	char *gh = generated("java-maven-multimodule", "github", &plain, ".github/workflows/ci.yml");
-	assert_contains(gh, "java-version: \"21\"");
+	char *gh =
+		generated("java-maven-multimodule", "github", &plain, ".github/workflows/ci.yml");
+	assert_contains(gh, "java-version: '21'");
 	free(gh);
 }
 
@@ -477,15 +510,16 @@ static void test_deterministic(void **state)
 		for (size_t p = 0; p < 4; p++) {
 			struct gen_files a = GEN_FILES_INIT, b = GEN_FILES_INIT;
 			struct err e = ERR_INIT;
-			assert_int_equal(generate(golden_fixtures[i], providers[p], &every_option,
-						  &a, &e),
-					 0);
-			assert_int_equal(generate(golden_fixtures[i], providers[p], &every_option,
-						  &b, &e),
-					 0);
+			assert_int_equal(
+				generate(golden_fixtures[i], providers[p], &every_option, &a, &e),
+				0);
+			assert_int_equal(
+				generate(golden_fixtures[i], providers[p], &every_option, &b, &e),
+				0);
 			assert_int_equal(a.files.len, b.files.len);
 			for (size_t k = 0; k < a.files.len; k++) {
-				const struct gen_file *fa = a.files.items[k], *fb = b.files.items[k];
+				const struct gen_file *fa = a.files.items[k],
+						      *fb = b.files.items[k];
 				assert_string_equal(fa->path, fb->path);
 				assert_string_equal(fa->content, fb->content);
 			}
@@ -505,8 +539,9 @@ static void test_unsupported(void **state)
 		for (size_t p = 0; p < 4; p++) {
 			struct gen_files files = GEN_FILES_INIT;
 			struct err e = ERR_INIT;
-			assert_int_equal(generate(cases[i].fixture, providers[p], &plain, &files, &e),
-					 GEN_UNSUPPORTED);
+			assert_int_equal(
+				generate(cases[i].fixture, providers[p], &plain, &files, &e),
+				GEN_UNSUPPORTED);
 			assert_int_equal(files.files.len, 0);
 			assert_contains(e.msg, "unsupported stack");
 			assert_contains(e.msg, cases[i].names);
@@ -514,7 +549,8 @@ static void test_unsupported(void **state)
 	}
 	/* Mixed signals: the root's commands need maven and cargo, so only the Dart project. */
 	char *gh = generated("hostile", "github", &plain, ".github/workflows/ci.yml");
-	assert_contains(gh, "# Not covered: .: javascript with maven");
+	assert_contains(gh, "# Not covered: .: javascript with ");
+	assert_contains(gh, "needs another runtime than Node.js");
 	assert_contains(gh, "dart test");
 	free(gh);
 }
@@ -607,7 +643,8 @@ static void test_validators(void **state)
 		fail_msg("%s", e.msg);
 	/* The summary, and every failure, for the log. */
 	const char *last = output.data;
-	for (const char *p = output.data; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = output.data; p && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (str_starts_with(p, "FAIL "))
 			fprintf(stderr, "%.*s\n", (int)strcspn(p, "\n"), p);
 		if (*p)
