@@ -20,6 +20,8 @@ extern char **environ;
 const struct command cmd_table[] = {
 	{ "analyze", cmd_analyze, "tell what a repository is: languages, frameworks, commands",
 	  cmd_analyze_usage },
+	{ "generate", cmd_generate, "write CI, CD, Dockerfile or dependency-update configs",
+	  cmd_generate_usage },
 	{ "help", cmd_help, "show help for ampel or one command", cmd_help_usage },
 	{ "version", cmd_version, "show the version", cmd_version_usage },
 	{ NULL, NULL, NULL, NULL },

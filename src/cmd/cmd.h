@@ -39,9 +39,11 @@ int cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_help(int argc, char **argv, struct cmd_context *ctx);
 int cmd_version(int argc, char **argv, struct cmd_context *ctx);
 int cmd_analyze(int argc, char **argv, struct cmd_context *ctx);
+int cmd_generate(int argc, char **argv, struct cmd_context *ctx);
 
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_analyze_usage[];
+extern const char cmd_generate_usage[];
 
 #endif

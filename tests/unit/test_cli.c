@@ -14,7 +14,9 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct run {
 	int status;
@@ -161,6 +163,134 @@ static void test_analyze_json_document(void **state)
 	run_free(&r);
 }
 
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static void test_generate_writes_all_or_nothing(void **state)
+{
+	char dir[] = "/tmp/ampel-test-generate-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct run r;
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
+		  "github", "--out", dir, NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/.github/workflows/ci.yml", dir);
+	struct buf first = BUF_INIT;
+	struct err e = ERR_INIT;
+	assert_int_equal(buf_read_file(&first, path.data, 0, &e), 0);
+	assert_non_null(strstr(first.data, "actions/checkout@v4"));
+
+	/* A second run refuses the existing file and writes nothing. */
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
+		  "github", "--security", "--out", dir, NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(buf_cstr(&r.err), "exists"));
+	run_free(&r);
+	struct buf again = BUF_INIT;
+	assert_int_equal(buf_read_file(&again, path.data, 0, &e), 0);
+	assert_string_equal(first.data, again.data);
+
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
+		  "github", "--security", "--out", dir, "--force", NULL);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	buf_reset(&again);
+	assert_int_equal(buf_read_file(&again, path.data, 0, &e), 0);
+	assert_string_not_equal(first.data, again.data);
+
+	struct buf cmd = BUF_INIT;
+	buf_addf(&cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd.data), 0);
+	buf_free(&cmd);
+	buf_free(&first);
+	buf_free(&again);
+	buf_free(&path);
+}
+
+static void test_generate_json_and_saved_analysis(void **state)
+{
+	char file[] = "/tmp/ampel-test-analysis-XXXXXX";
+	int fd = mkstemp(file);
+	assert_true(fd >= 0);
+	struct run r;
+	run_ampel(&r, NULL, "-q", "analyze", "--json", "tests/fixtures/repos/go-gin", NULL);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(write(fd, r.out.data, r.out.len), (ssize_t)r.out.len);
+	close(fd);
+	run_free(&r);
+
+	run_ampel(&r, NULL, "-q", "generate", "dockerfile", "--analysis", file, "--json", NULL);
+	assert_int_equal(r.status, 0);
+	json_t *listing = json_loads(buf_cstr(&r.out), 0, NULL);
+	assert_non_null(listing);
+	json_t *first = json_array_get(json_object_get(listing, "files"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "path")), "Dockerfile");
+	assert_non_null(strstr(json_string_value(json_object_get(first, "content")), "FROM golang:"));
+	json_decref(listing);
+	run_free(&r);
+	unlink(file);
+	assert_false(file_exists(file));
+}
+
+static void test_generate_exit_statuses(void **state)
+{
+	struct run r;
+	/* Unsupported stack: 3, with what was detected, and nothing printed. */
+	run_ampel(&r, NULL, "-q", "generate", "ci", "tests/fixtures/repos/zig-hello",
+		  "--provider", "gitlab", NULL);
+	assert_int_equal(r.status, 3);
+	assert_non_null(strstr(buf_cstr(&r.err), "zig"));
+	assert_string_equal(buf_cstr(&r.out), "");
+	run_free(&r);
+
+	run_ampel(&r, NULL, "generate", "ci", "examples/node-express", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(buf_cstr(&r.err), "--provider"));
+	run_free(&r);
+
+	run_ampel(&r, NULL, "generate", "dockerfile", "--matrix", "examples/node-express", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(buf_cstr(&r.err), "--matrix does not apply"));
+	run_free(&r);
+
+	run_ampel(&r, NULL, "generate", "ci", "--provider", "circleci", ".", NULL);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+
+	run_ampel(&r, NULL, "generate", "helm", NULL);
+	assert_int_equal(r.status, 2);
+	run_free(&r);
+}
+
+static void test_generate_check_flags_injection(void **state)
+{
+	char file[] = "/tmp/ampel-test-workflow-XXXXXX";
+	int fd = mkstemp(file);
+	assert_true(fd >= 0);
+	static const char workflow[] =
+		"on: issues\n"
+		"permissions:\n"
+		"  contents: read\n"
+		"jobs:\n"
+		"  greet:\n"
+		"    runs-on: ubuntu-latest\n"
+		"    steps:\n"
+		"      - run: echo \"${{ github.event.issue.title }}\"\n";
+	assert_int_equal(write(fd, workflow, sizeof(workflow) - 1), (ssize_t)sizeof(workflow) - 1);
+	close(fd);
+	struct run r;
+	run_ampel(&r, NULL, "generate", "check", file, NULL);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(buf_cstr(&r.out), ":8:"));
+	assert_non_null(strstr(buf_cstr(&r.out), "github.event.issue.title"));
+	run_free(&r);
+	unlink(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +299,10 @@ int main(void)
 		cmocka_unit_test(test_usage_errors_exit_2),
 		cmocka_unit_test(test_bad_settings_are_named),
 		cmocka_unit_test(test_analyze_json_document),
+		cmocka_unit_test(test_generate_writes_all_or_nothing),
+		cmocka_unit_test(test_generate_json_and_saved_analysis),
+		cmocka_unit_test(test_generate_exit_statuses),
+		cmocka_unit_test(test_generate_check_flags_injection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
