@@ -150,8 +150,9 @@ static int generate_parse(int argc, char **argv, struct generate_request *r)
 	for (size_t i = 0; i < sizeof(generate_allowed) / sizeof(*generate_allowed); i++)
 		known |= strcmp(generate_allowed[i].kind, r->kind) == 0;
 	if (!known)
-		return cmd_usage_error("generate", "'%s' is not something ampel generates "
-						   "(ci, cd, dockerfile, updates, check)",
+		return cmd_usage_error("generate",
+				       "'%s' is not something ampel generates "
+				       "(ci, cd, dockerfile, updates, check)",
 				       r->kind);
 	buf_adds(&r->command, "ampel generate");
 	for (int i = 1; i < argc; i++)
@@ -242,7 +243,8 @@ static int generate_parse(int argc, char **argv, struct generate_request *r)
 		return cmd_usage_error("generate", "--force goes with --out or --write");
 	const char *provider = r->provider ? r->provider : "github";
 	if (strcmp(r->kind, "ci") == 0 && !r->provider)
-		return cmd_usage_error("generate", "ci needs --provider github|gitlab|bitbucket|jenkins");
+		return cmd_usage_error("generate",
+				       "ci needs --provider github|gitlab|bitbucket|jenkins");
 	if ((strcmp(r->kind, "ci") == 0 || strcmp(r->kind, "cd") == 0)) {
 		enum ci_provider parsed;
 		if (ci_provider_parse(provider, &parsed) < 0)
@@ -330,7 +332,8 @@ static int generate_self_check(const struct gen_files *files, struct err *e)
 		for (size_t j = 0; rc == 0 && j < findings.len; j++) {
 			const struct check_finding *finding = findings.items[j];
 			if (strcmp(finding->severity, "error") == 0)
-				rc = err_set(e, "%s:%d: generated file fails the security check: %s",
+				rc = err_set(e,
+					     "%s:%d: generated file fails the security check: %s",
 					     f->path, finding->line, finding->message);
 		}
 		vec_free(&findings, check_finding_free);

@@ -20,11 +20,12 @@ struct err;
 struct gen_files;
 
 struct cd_options {
-	const char *target;	/* flyio, aws-ecs, gcp-cloudrun, azure-containerapps, digitalocean, kubernetes */
+	const char *target; /* flyio, aws-ecs, gcp-cloudrun, azure-containerapps, digitalocean,
+			       kubernetes */
 	enum ci_provider provider; /* where the deploy workflow runs */
-	const char *project;	/* project path; NULL = the main one */
-	const char *region;	/* NULL = the provider's default */
-	const char *command;	/* the command line, for the header comment */
+	const char *project;	   /* project path; NULL = the main one */
+	const char *region;	   /* NULL = the provider's default */
+	const char *command;	   /* the command line, for the header comment */
 };
 
 int gen_cd(const json_t *analysis, const struct cd_options *options, struct gen_files *out,

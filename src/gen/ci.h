@@ -22,13 +22,13 @@ enum ci_provider { CI_GITHUB, CI_GITLAB, CI_BITBUCKET, CI_JENKINS };
 
 struct ci_options {
 	enum ci_provider provider;
-	bool cache;	    /* dependency caching keyed on lock files */
-	bool matrix;	    /* several runtime versions (and OS where the provider has it) */
-	bool security;	    /* dependency audit and secret scanning */
-	bool coverage;	    /* coverage reports */
+	bool cache;	     /* dependency caching keyed on lock files */
+	bool matrix;	     /* several runtime versions (and OS where the provider has it) */
+	bool security;	     /* dependency audit and secret scanning */
+	bool coverage;	     /* coverage reports */
 	struct vec branches; /* const char *: branches that trigger; empty = the default branch */
 	struct vec custom_steps; /* const char *: "name=command", run after the tests */
-	const char *command; /* the command line, for the header comment */
+	const char *command;	 /* the command line, for the header comment */
 };
 
 /* Parses "github|gitlab|bitbucket|jenkins"; -1 when unknown. */

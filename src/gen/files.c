@@ -52,7 +52,8 @@ static int gen_make_parents(const char *path, struct err *e)
 {
 	char *copy = xstrdup(path);
 	int rc = 0;
-	for (char *slash = strchr(copy + 1, '/'); slash && rc == 0; slash = strchr(slash + 1, '/')) {
+	for (char *slash = strchr(copy + 1, '/'); slash && rc == 0;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
 			rc = err_errno(e, "%s: cannot create directory", copy);
@@ -107,8 +108,8 @@ json_t *gen_files_to_json(const struct gen_files *set)
 	json_t *files = json_array();
 	for (size_t i = 0; i < set->files.len; i++) {
 		const struct gen_file *f = set->files.items[i];
-		json_array_append_new(files,
-				      json_pack("{s:s, s:s}", "path", f->path, "content", f->content));
+		json_array_append_new(
+			files, json_pack("{s:s, s:s}", "path", f->path, "content", f->content));
 	}
 	return json_pack("{s:o}", "files", files);
 }

@@ -30,7 +30,10 @@ struct gen_files {
 	struct vec files; /* struct gen_file *, in the order added */
 };
 
-#define GEN_FILES_INIT {VEC_INIT}
+#define GEN_FILES_INIT   \
+	{                \
+		VEC_INIT \
+	}
 
 /* Adds a file; replaces the content of one already at path. */
 void gen_files_add(struct gen_files *set, const char *path, const char *content);

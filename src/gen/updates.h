@@ -15,7 +15,7 @@ struct err;
 struct gen_files;
 
 /* Adds .github/dependabot.yml, and renovate.json when renovate is set. */
-int gen_updates(const json_t *analysis, bool renovate, const char *command,
-		struct gen_files *out, struct err *e);
+int gen_updates(const json_t *analysis, bool renovate, const char *command, struct gen_files *out,
+		struct err *e);
 
 #endif

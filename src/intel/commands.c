@@ -332,8 +332,8 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 static const char *commands_language_family(const char *language)
 {
 	static const char *const families[][2] = {
-		{ "typescript", "javascript" }, { "vue", "javascript" },  { "svelte", "javascript" },
-		{ "astro", "javascript" },	{ "kotlin", "java" },	   { "scala", "java" },
+		{ "typescript", "javascript" }, { "vue", "javascript" }, { "svelte", "javascript" },
+		{ "astro", "javascript" },	{ "kotlin", "java" },	 { "scala", "java" },
 		{ "groovy", "java" },		{ "fsharp", "csharp" },
 	};
 	for (size_t i = 0; language && i < sizeof(families) / sizeof(*families); i++)

@@ -68,24 +68,24 @@ enum command_kind { COMMAND_INSTALL, COMMAND_BUILD, COMMAND_TEST, COMMAND_LINT, 
 #define COMMAND_KINDS 5
 
 struct project {
-	const char *path;	       /* "." or "apps/web" */
-	const char *dir;	       /* the same as a scan dir: "" or "apps/web" */
-	const char *name;	       /* from the manifest when it has one, else the dir name */
-	struct vec manifests;	       /* const char *: manifest paths from the root */
-	struct vec dependencies;       /* struct dependency * */
-	struct map *scripts;	       /* package.json/composer scripts: name -> command */
+	const char *path;	 /* "." or "apps/web" */
+	const char *dir;	 /* the same as a scan dir: "" or "apps/web" */
+	const char *name;	 /* from the manifest when it has one, else the dir name */
+	struct vec manifests;	 /* const char *: manifest paths from the root */
+	struct vec dependencies; /* struct dependency * */
+	struct map *scripts;	 /* package.json/composer scripts: name -> command */
 	/* "npm:build" -> command: each manifest's scripts, for the package
 	 * manager that runs them (composer's "test" is not package.json's). */
 	struct map *ecosystem_scripts;
-	struct map *runtimes;	       /* "node" -> "20" (see docs/analysis.md for keys) */
-	struct map *runtime_sources;   /* "node" -> ".nvmrc" */
-	struct vec findings;	       /* struct finding * */
-	struct vec env;		       /* struct env_var *, sorted by name, unique */
-	int port;		       /* 0 when it cannot be told */
+	struct map *runtimes;	     /* "node" -> "20" (see docs/analysis.md for keys) */
+	struct map *runtime_sources; /* "node" -> ".nvmrc" */
+	struct vec findings;	     /* struct finding * */
+	struct vec env;		     /* struct env_var *, sorted by name, unique */
+	int port;		     /* 0 when it cannot be told */
 	const char *port_source;
 	const char *commands[COMMAND_KINDS];
 	const struct finding *package_manager; /* the one that runs the project */
-	struct vec languages; /* struct language_share *, by bytes, descending */
+	struct vec languages;		       /* struct language_share *, by bytes, descending */
 	const char *primary_language;
 	struct vec workspace_members; /* const char *: project paths this one declares */
 	bool is_workspace_root;

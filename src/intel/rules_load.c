@@ -112,8 +112,8 @@ struct parser {
 };
 
 static const char *const known_ecosystems[] = {
-	"npm", "pypi", "cargo", "go",  "maven", "rubygems", "packagist", "hex",
-	"nuget", "swift", "pub", "deno", "zig", "hackage", "clojars", "shards",
+	"npm",	 "pypi",  "cargo", "go",   "maven", "rubygems", "packagist", "hex",
+	"nuget", "swift", "pub",   "deno", "zig",   "hackage",	"clojars",   "shards",
 };
 
 static const char *const known_placeholders[] = { "run", "exec", "port", "module",

@@ -7,8 +7,7 @@
 
 /* Words YAML 1.1 or 1.2 reads as booleans or null, in any of their cases. */
 static const char *const yaml_reserved_words[] = {
-	"y",  "n",   "yes", "no",    "on", "off", "true", "false",
-	"null", "~", NULL,
+	"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", NULL,
 };
 
 static bool yaml_is_reserved_word(const char *text)

@@ -347,10 +347,10 @@ static void score_project(struct score *sc, const char *app, const char *path,
 		const char *got = json_string_value(
 			json_object_get(json_object_get(project, "commands"), scored[i]));
 		const char *first = accepted->kind == YAML_SCALAR ? yaml_str(accepted)
-				    : accepted->count	      ? yaml_str(accepted->items[0])
-							      : "?";
-		score_add(sc, SCORE_COMMANDS, command_accepted(accepted, got), app, path,
-			  scored[i], first, got);
+				    : accepted->count		  ? yaml_str(accepted->items[0])
+								  : "?";
+		score_add(sc, SCORE_COMMANDS, command_accepted(accepted, got), app, path, scored[i],
+			  first, got);
 	}
 }
 

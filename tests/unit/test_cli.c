@@ -173,8 +173,8 @@ static void test_generate_writes_all_or_nothing(void **state)
 	char dir[] = "/tmp/ampel-test-generate-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	struct run r;
-	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
-		  "github", "--out", dir, NULL);
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider", "github",
+		  "--out", dir, NULL);
 	assert_int_equal(r.status, 0);
 	run_free(&r);
 	struct buf path = BUF_INIT;
@@ -185,8 +185,8 @@ static void test_generate_writes_all_or_nothing(void **state)
 	assert_non_null(strstr(first.data, "actions/checkout@v4"));
 
 	/* A second run refuses the existing file and writes nothing. */
-	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
-		  "github", "--security", "--out", dir, NULL);
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider", "github",
+		  "--security", "--out", dir, NULL);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(buf_cstr(&r.err), "exists"));
 	run_free(&r);
@@ -194,8 +194,8 @@ static void test_generate_writes_all_or_nothing(void **state)
 	assert_int_equal(buf_read_file(&again, path.data, 0, &e), 0);
 	assert_string_equal(first.data, again.data);
 
-	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider",
-		  "github", "--security", "--out", dir, "--force", NULL);
+	run_ampel(&r, NULL, "-q", "generate", "ci", "examples/node-express", "--provider", "github",
+		  "--security", "--out", dir, "--force", NULL);
 	assert_int_equal(r.status, 0);
 	run_free(&r);
 	buf_reset(&again);
@@ -229,7 +229,8 @@ static void test_generate_json_and_saved_analysis(void **state)
 	assert_non_null(listing);
 	json_t *first = json_array_get(json_object_get(listing, "files"), 0);
 	assert_string_equal(json_string_value(json_object_get(first, "path")), "Dockerfile");
-	assert_non_null(strstr(json_string_value(json_object_get(first, "content")), "FROM golang:"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(first, "content")), "FROM golang:"));
 	json_decref(listing);
 	run_free(&r);
 	unlink(file);
@@ -240,8 +241,8 @@ static void test_generate_exit_statuses(void **state)
 {
 	struct run r;
 	/* Unsupported stack: 3, with what was detected, and nothing printed. */
-	run_ampel(&r, NULL, "-q", "generate", "ci", "tests/fixtures/repos/zig-hello",
-		  "--provider", "gitlab", NULL);
+	run_ampel(&r, NULL, "-q", "generate", "ci", "tests/fixtures/repos/zig-hello", "--provider",
+		  "gitlab", NULL);
 	assert_int_equal(r.status, 3);
 	assert_non_null(strstr(buf_cstr(&r.err), "zig"));
 	assert_string_equal(buf_cstr(&r.out), "");
@@ -271,15 +272,14 @@ static void test_generate_check_flags_injection(void **state)
 	char file[] = "/tmp/ampel-test-workflow-XXXXXX";
 	int fd = mkstemp(file);
 	assert_true(fd >= 0);
-	static const char workflow[] =
-		"on: issues\n"
-		"permissions:\n"
-		"  contents: read\n"
-		"jobs:\n"
-		"  greet:\n"
-		"    runs-on: ubuntu-latest\n"
-		"    steps:\n"
-		"      - run: echo \"${{ github.event.issue.title }}\"\n";
+	static const char workflow[] = "on: issues\n"
+				       "permissions:\n"
+				       "  contents: read\n"
+				       "jobs:\n"
+				       "  greet:\n"
+				       "    runs-on: ubuntu-latest\n"
+				       "    steps:\n"
+				       "      - run: echo \"${{ github.event.issue.title }}\"\n";
 	assert_int_equal(write(fd, workflow, sizeof(workflow) - 1), (ssize_t)sizeof(workflow) - 1);
 	close(fd);
 	struct run r;

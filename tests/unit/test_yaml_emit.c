@@ -86,8 +86,7 @@ static void test_scalars_and_empties(void **state)
 
 static void test_literal_blocks(void **state)
 {
-	assert_emits("{\"run\": \"npm ci\\nnpm test\\n\"}", "run: |\n  npm ci\n  npm test\n",
-		     NULL);
+	assert_emits("{\"run\": \"npm ci\\nnpm test\\n\"}", "run: |\n  npm ci\n  npm test\n", NULL);
 	assert_emits("{\"run\": \"a\\n\\nb\"}", "run: |-\n  a\n\n  b\n", NULL);
 	assert_emits("{\"s\": [\"x\\ny\\n\\n\"]}", "s:\n  - |+\n    x\n    y\n\n", NULL);
 	/* A leading space would need an indentation indicator: quoted instead. */
@@ -98,13 +97,67 @@ static void test_literal_blocks(void **state)
 static void test_round_trip_of_tricky_strings(void **state)
 {
 	static const char *const tricky[] = {
-		"on", "ON", "yes", "No", "off", "y", "n", "true", "False", "null", "~", "",
-		"1", "1.20", "-1", "+1", "0x1F", "0o17", "1_000", "1e3", ".5", ".inf", "-.NaN",
-		"1:20", "*.js", "&anchor", "!tag", "|", ">", "%x", "@x", "`x`", "#comment",
-		"a #b", "a: b", "a:b", "key:", "- item", "-", "?", "[x]", "{x}", "'q'", "\"d\"",
-		"trailing ", " leading", "tab\there", "${{ secrets.TOKEN }}", "node:20-alpine",
-		"ubuntu-latest", "it's", "C:\\path", "émoji ✓", "line\nbreak", "bell\a",
-		"@scope/pkg", "v1.2.3", "3.10", "20.x", "=", "a,b",
+		"on",
+		"ON",
+		"yes",
+		"No",
+		"off",
+		"y",
+		"n",
+		"true",
+		"False",
+		"null",
+		"~",
+		"",
+		"1",
+		"1.20",
+		"-1",
+		"+1",
+		"0x1F",
+		"0o17",
+		"1_000",
+		"1e3",
+		".5",
+		".inf",
+		"-.NaN",
+		"1:20",
+		"*.js",
+		"&anchor",
+		"!tag",
+		"|",
+		">",
+		"%x",
+		"@x",
+		"`x`",
+		"#comment",
+		"a #b",
+		"a: b",
+		"a:b",
+		"key:",
+		"- item",
+		"-",
+		"?",
+		"[x]",
+		"{x}",
+		"'q'",
+		"\"d\"",
+		"trailing ",
+		" leading",
+		"tab\there",
+		"${{ secrets.TOKEN }}",
+		"node:20-alpine",
+		"ubuntu-latest",
+		"it's",
+		"C:\\path",
+		"émoji ✓",
+		"line\nbreak",
+		"bell\a",
+		"@scope/pkg",
+		"v1.2.3",
+		"3.10",
+		"20.x",
+		"=",
+		"a,b",
 	};
 	for (size_t i = 0; i < sizeof(tricky) / sizeof(*tricky); i++) {
 		json_t *value = json_pack("{s:s}", "k", tricky[i]);
@@ -113,7 +166,8 @@ static void test_round_trip_of_tricky_strings(void **state)
 		struct yaml_doc *doc = NULL;
 		struct err e = ERR_INIT;
 		if (yaml_parse(&doc, "emitted", out.data, out.len, &e) < 0)
-			fail_msg("'%s' emitted as %s did not parse: %s", tricky[i], out.data, e.msg);
+			fail_msg("'%s' emitted as %s did not parse: %s", tricky[i], out.data,
+				 e.msg);
 		json_t *back = json_from_yaml(doc->root);
 		const char *text = json_string_value(json_object_get(back, "k"));
 		if (!text || strcmp(text, tricky[i]) != 0)
