@@ -49,7 +49,8 @@ fmt:
 	clang-format -i $(C_FILES)
 
 lint:
-	clang-format --dry-run -Werror $(C_FILES)
+	@echo "clang-format --dry-run on $(words $(C_FILES)) files"
+	@clang-format --dry-run -Werror $(C_FILES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --include=/usr/include/jansson.h \
 		-I src -D_GNU_SOURCE src

@@ -170,6 +170,10 @@ static void yaml_emit_node(struct buf *out, const json_t *value, int indent,
 static void yaml_emit_inline_scalar(struct buf *out, const json_t *value, int indent)
 {
 	char number[64];
+	if (!value) {
+		buf_adds(out, "null");
+		return;
+	}
 	switch (json_typeof(value)) {
 	case JSON_STRING:
 		if (!yaml_emit_block(out, json_string_value(value), indent))
