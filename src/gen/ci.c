@@ -352,3 +352,24 @@ int gen_ci(const json_t *analysis, const struct ci_options *options, struct gen_
 	ci_templates_free(templates);
 	return rc;
 }
+
+void ci_plan_append_commands(json_t *script, const struct plan_job *job, const char *root_var)
+{
+	const char *cwd = ".";
+	struct buf line = BUF_INIT;
+	for (size_t i = 0; i < job->steps.len; i++) {
+		const struct plan_step *step = job->steps.items[i];
+		if (!str_eq(step->dir, cwd)) {
+			buf_reset(&line);
+			if (str_eq(step->dir, "."))
+				buf_addf(&line, "cd \"$%s\"", root_var);
+			else
+				buf_addf(&line, "cd \"$%s/%s\"", root_var, step->dir);
+			json_array_append_new(script, json_string(line.data));
+			cwd = step->dir;
+		}
+		for (size_t k = 0; k < step->commands.len; k++)
+			json_array_append_new(script, json_string(step->commands.items[k]));
+	}
+	buf_free(&line);
+}

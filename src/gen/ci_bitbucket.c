@@ -59,22 +59,8 @@ static json_t *step_script(const struct plan_job *job)
 	}
 	for (size_t i = 0; i < job->image_setup.len; i++)
 		json_array_append_new(script, json_string(job->image_setup.items[i]));
-	const char *cwd = ".";
-	for (size_t i = 0; i < job->steps.len; i++) {
-		const struct plan_step *step = job->steps.items[i];
-		if (!str_eq(step->dir, cwd)) {
-			buf_reset(&line);
-			if (str_eq(step->dir, "."))
-				buf_adds(&line, "cd \"$BITBUCKET_CLONE_DIR\"");
-			else
-				buf_addf(&line, "cd \"$BITBUCKET_CLONE_DIR/%s\"", step->dir);
-			json_array_append_new(script, json_string(line.data));
-			cwd = step->dir;
-		}
-		for (size_t k = 0; k < step->commands.len; k++)
-			json_array_append_new(script, json_string(step->commands.items[k]));
-	}
 	buf_free(&line);
+	ci_plan_append_commands(script, job, "BITBUCKET_CLONE_DIR");
 	return script;
 }
 

@@ -79,23 +79,7 @@ static char *timeout_text(const struct ci_plan *plan)
 static json_t *job_script(const struct plan_job *job)
 {
 	json_t *script = json_array();
-	const char *cwd = ".";
-	struct buf line = BUF_INIT;
-	for (size_t i = 0; i < job->steps.len; i++) {
-		const struct plan_step *step = job->steps.items[i];
-		if (!str_eq(step->dir, cwd)) {
-			buf_reset(&line);
-			if (str_eq(step->dir, "."))
-				buf_adds(&line, "cd \"$CI_PROJECT_DIR\"");
-			else
-				buf_addf(&line, "cd \"$CI_PROJECT_DIR/%s\"", step->dir);
-			json_array_append_new(script, json_string(line.data));
-			cwd = step->dir;
-		}
-		for (size_t k = 0; k < step->commands.len; k++)
-			json_array_append_new(script, json_string(step->commands.items[k]));
-	}
-	buf_free(&line);
+	ci_plan_append_commands(script, job, "CI_PROJECT_DIR");
 	return script;
 }
 

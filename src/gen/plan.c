@@ -3,6 +3,7 @@
 #include "gen/ci.h"
 #include "gen/files.h"
 #include "gen/templates.h"
+#include "intel/document.h"
 #include "intel/rules.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -26,18 +27,6 @@ static const char *command_of(const json_t *project, const char *kind)
 static const char *runtime_declared(const json_t *project, const char *id)
 {
 	return json_get_str(json_object_get(project, "runtimes"), id, NULL);
-}
-
-static const json_t *find_project(const json_t *analysis, const char *path)
-{
-	size_t i;
-	json_t *project;
-	json_array_foreach(json_object_get(analysis, "projects"), i, project)
-	{
-		if (str_eq(json_get_str(project, "path", NULL), path))
-			return project;
-	}
-	return NULL;
 }
 
 static const char *member_of(const json_t *project)
@@ -464,7 +453,7 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 
 	struct plan_job *job = xcalloc(1, sizeof(*job));
 	const char *ws_root_path = member_of(project);
-	const json_t *ws_root = ws_root_path ? find_project(analysis, ws_root_path) : NULL;
+	const json_t *ws_root = ws_root_path ? document_find_project(analysis, ws_root_path) : NULL;
 	job->path = xstrdup(path);
 	job->install_dir = xstrdup(ws_root ? ws_root_path : path);
 	job->runtime = rt;
@@ -570,7 +559,7 @@ static void assign_ids(struct ci_plan *plan, const json_t *analysis)
 		const char *base =
 			strrchr(job->path, '/') ? strrchr(job->path, '/') + 1 : job->path;
 		if (str_eq(job->path, "."))
-			base = json_get_str(find_project(analysis, "."), "name", "root");
+			base = json_get_str(document_find_project(analysis, "."), "name", "root");
 		job->id = sanitize_id(base);
 	}
 	for (size_t i = 0; i < plan->jobs.len; i++) {
@@ -609,7 +598,7 @@ static void plan_triggers(struct ci_plan *plan, const json_t *analysis)
 		/* A workspace member also depends on its root's manifests and lock file. */
 		size_t k;
 		json_t *manifest;
-		const json_t *root = find_project(analysis, job->install_dir);
+		const json_t *root = document_find_project(analysis, job->install_dir);
 		json_array_foreach(json_object_get(root, "manifests"), k, manifest)
 		{
 			char *p = xstrdup(json_string_value(manifest));
@@ -711,7 +700,7 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 	json_array_foreach(json_object_get(analysis, "projects"), i, project)
 	{
 		const char *ws_root_path = member_of(project);
-		const json_t *ws_root = ws_root_path ? find_project(analysis, ws_root_path) : NULL;
+		const json_t *ws_root = ws_root_path ? document_find_project(analysis, ws_root_path) : NULL;
 		if (ws_root && root_builds_members(t, ws_root))
 			continue;
 		char *why = NULL;
@@ -730,7 +719,7 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 	/* A workspace root whose members have their own jobs does not build them again. */
 	for (size_t k = plan->jobs.len; rc == 0 && k-- > 0;) {
 		struct plan_job *job = plan->jobs.items[k];
-		const json_t *root = find_project(analysis, job->path);
+		const json_t *root = document_find_project(analysis, job->path);
 		bool has_members = false;
 		for (size_t m = 0; m < plan->jobs.len; m++) {
 			const struct plan_job *other = plan->jobs.items[m];

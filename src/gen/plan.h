@@ -105,6 +105,13 @@ char *ci_plan_expand_env(const char *value, const char *cache_root);
 void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out);
 
 /*
+ * Appends the job's step commands to a shell script (one shell for the
+ * whole job), with a `cd "$<root_var>/<dir>"` wherever a step's directory
+ * changes: GitLab's and Bitbucket's jobs both run that way.
+ */
+void ci_plan_append_commands(json_t *script, const struct plan_job *job, const char *root_var);
+
+/*
  * The opening comment of a generated file: gen_header's lines for what
  * (the plan's description or one job's), then the projects left out.
  */

@@ -332,3 +332,16 @@ void document_print_summary(FILE *out, const json_t *document)
 		fprintf(out, "  %s\n", json_string_value(warning));
 	}
 }
+
+const json_t *document_find_project(const json_t *document, const char *path)
+{
+	size_t i;
+	json_t *project;
+	json_array_foreach(json_object_get(document, "projects"), i, project)
+	{
+		const char *project_path = json_string_value(json_object_get(project, "path"));
+		if (project_path && strcmp(project_path, path) == 0)
+			return project;
+	}
+	return NULL;
+}

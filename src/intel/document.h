@@ -17,6 +17,8 @@ struct analysis;
 
 /* A new JSON document (the caller json_decref's it). */
 json_t *document_render(const struct analysis *analysis);
+/* The project at path ("." for the root) of a document, or NULL. */
+const json_t *document_find_project(const json_t *document, const char *path);
 /* The readable summary `ampel analyze` prints without --json. */
 void document_print_summary(FILE *out, const json_t *document);
 

@@ -41,18 +41,6 @@ static json_t *analyze_to_document(const char *root)
 	return document;
 }
 
-static json_t *document_project(const json_t *document, const char *path)
-{
-	size_t i;
-	json_t *project;
-	json_array_foreach(json_object_get(document, "projects"), i, project)
-	{
-		if (strcmp(json_string_value(json_object_get(project, "path")), path) == 0)
-			return project;
-	}
-	return NULL;
-}
-
 /* True when list (of strings, or of objects with `key`) holds id. */
 static bool list_has(const json_t *list, const char *key, const char *id)
 {
@@ -185,7 +173,7 @@ static void test_fixtures_match_expectations(void **state)
 		const struct yaml_node *projects = fixtures->pairs[i].value;
 		for (size_t j = 0; j < projects->count; j++) {
 			const char *path = yaml_str(projects->pairs[j].key);
-			const json_t *project = document_project(document, path);
+			const json_t *project = document_find_project(document, path);
 			tally_check(&t, project != NULL, fixture, path, "project", "present", NULL);
 			if (project)
 				check_project(&t, fixture, path, project, projects->pairs[j].value);
@@ -375,7 +363,7 @@ static void score_set(struct score *sc, const char *set)
 		const struct yaml_node *projects = yaml_get(apps->pairs[i].value, "projects");
 		for (size_t j = 0; projects && j < projects->count; j++) {
 			const char *project_path = yaml_str(projects->pairs[j].key);
-			const json_t *project = document_project(document, project_path);
+			const json_t *project = document_find_project(document, project_path);
 			if (!project) {
 				score_add(sc, SCORE_LANGUAGE, false, app, project_path, "project",
 					  "present", NULL);
