@@ -700,7 +700,8 @@ int ci_plan_build(struct ci_plan **out, const json_t *analysis, const struct ci_
 	json_array_foreach(json_object_get(analysis, "projects"), i, project)
 	{
 		const char *ws_root_path = member_of(project);
-		const json_t *ws_root = ws_root_path ? document_find_project(analysis, ws_root_path) : NULL;
+		const json_t *ws_root =
+			ws_root_path ? document_find_project(analysis, ws_root_path) : NULL;
 		if (ws_root && root_builds_members(t, ws_root))
 			continue;
 		char *why = NULL;

@@ -1,0 +1,44 @@
+/*
+ * dockerfile_internal: the loaded config/dockerfiles.yaml and the rules that
+ * read it, shared by the loader (dockerfile_recipes.c) and the assembler
+ * (dockerfile.c). Nothing else includes it.
+ */
+#ifndef AMPEL_GEN_DOCKERFILE_INTERNAL_H
+#define AMPEL_GEN_DOCKERFILE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct buf;
+struct err;
+struct yaml_doc;
+struct yaml_node;
+
+struct recipes {
+	struct yaml_doc *doc;
+	char *origin; /* "config/dockerfiles.yaml" or the override path */
+	const struct yaml_node *versions, *list, *ignore;
+	const char *healthcheck_options, *package_install;
+};
+
+/* Reads and validates the recipes (the override directory's or the embedded ones). */
+int dockerfile_recipes_load(struct recipes *r, struct err *e);
+void dockerfile_recipes_free(struct recipes *r);
+
+/*
+ * Picks the image version for a runtime (the rule is documented at the top of
+ * config/dockerfiles.yaml). NULL with *why set when the declared version is
+ * older than every maintained image.
+ */
+char *dockerfile_version_choose(const struct yaml_node *entry, const char *declared,
+				struct buf *why);
+
+/* True when a recipe's match: fits the project; version is its runtime's image version. */
+bool dockerfile_recipe_matches(const struct yaml_node *match, const json_t *project,
+			       const char *version);
+
+/* The recipe's frameworks: entry for the project's first framework that has one, or NULL. */
+const struct yaml_node *dockerfile_recipe_overlay(const struct yaml_node *recipe,
+						  const json_t *project);
+
+#endif
