@@ -5,6 +5,7 @@
 #include "util/yaml.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,11 +46,45 @@ static int append_to_buf(const char *data, size_t size, void *context)
 	return 0;
 }
 
+/* Whether every real in value reads back exactly from 15 significant digits. */
+static bool json_reals_fit_15_digits(const json_t *value)
+{
+	char text[64];
+	size_t i;
+	const char *key;
+	json_t *item;
+	switch (json_typeof(value)) {
+	case JSON_REAL:
+		snprintf(text, sizeof(text), "%.15g", json_real_value(value));
+		return strtod(text, NULL) == json_real_value(value);
+	case JSON_ARRAY:
+		json_array_foreach((json_t *)value, i, item)
+		{
+			if (!json_reals_fit_15_digits(item))
+				return false;
+		}
+		return true;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)value, key, item)
+		{
+			if (!json_reals_fit_15_digits(item))
+				return false;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
 int json_write_buf(struct buf *out, const json_t *value, unsigned flags, struct err *e)
 {
 	size_t indent = flags & 0x1Fu;
-	/* 15 significant digits print 0.98 as 0.98, not 0.97999999999999998. */
-	size_t flags_out = JSON_ENCODE_ANY | JSON_INDENT(indent) | JSON_REAL_PRECISION(15);
+	/*
+	 * 15 significant digits print 0.98 as 0.98, not 0.97999999999999998;
+	 * a value with a real that needs more gets 17, so nothing is lost.
+	 */
+	int precision = !value || json_reals_fit_15_digits(value) ? 15 : 17;
+	size_t flags_out = JSON_ENCODE_ANY | JSON_INDENT(indent) | JSON_REAL_PRECISION(precision);
 	if (!indent)
 		flags_out |= JSON_COMPACT;
 	if (flags & JSON_WRITE_SORT_KEYS)

@@ -35,8 +35,8 @@ int json_read_file(json_t **out, const char *path, struct err *e);
 
 /*
  * Appends value, serialised per flags, to out. Reals are written with 15
- * significant digits, so 0.98 reads 0.98 (not 0.97999999999999998) at the
- * cost of exact round-trips for the rare real that needs 16 or 17.
+ * significant digits, so 0.98 reads 0.98 (not 0.97999999999999998), unless
+ * one needs 17 to read back exactly; then the value is written with 17.
  */
 int json_write_buf(struct buf *out, const json_t *value, unsigned flags, struct err *e);
 /* Writes value to path atomically. */

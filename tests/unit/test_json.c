@@ -247,9 +247,9 @@ static void test_from_yaml_types(void **state)
 			    "\"empty\":null,"
 			    "\"bools\":[true,false,true,\"true\",\"yes\",\"on\"],"
 			    "\"ints\":[0,-17,3,31,15,7,\"12\",\"12\"],"
-			    "\"floats\":[1.5,-0.25,0.5,1000.0,0.025,1.0,1.0],"
+			    "\"floats\":[1.5,-0.25,0.5,1000.0,0.025000000000000001,1.0,1.0],"
 			    "\"special\":[\".inf\",\"-.inf\",\".nan\",\"1.2.3\",\"0x\",\"1_000\"],"
-			    "\"bigint\":1.23456789012346e29,"
+			    "\"bigint\":1.2345678901234568e29,"
 			    "\"bighex\":\"0xffffffffffffffffffff\","
 			    "\"text\":\"multi\\nline\\n\"}");
 	free(s);
