@@ -83,9 +83,16 @@ void projects_discover(struct analysis *analysis)
 						 slash ? (size_t)(slash - p->dir) : 0);
 		p->parent = projects_enclosing(by_dir, parent_dir, &scratch);
 	}
+	/* Files come sorted by path, so a directory's files mostly follow each other. */
+	const char *last_dir = NULL;
+	struct project *last_project = NULL;
 	for (size_t i = 0; i < scan->files.len; i++) {
 		struct scan_file *f = scan->files.items[i];
-		f->project = projects_enclosing(by_dir, f->dir, &scratch);
+		if (!last_dir || strcmp(last_dir, f->dir) != 0) {
+			last_dir = f->dir;
+			last_project = projects_enclosing(by_dir, f->dir, &scratch);
+		}
+		f->project = last_project;
 	}
 	buf_free(&scratch);
 	map_free(by_dir, NULL);
