@@ -11,8 +11,8 @@ static void help_print_overview(FILE *out)
 {
 	fputs("usage: ampel [GLOBAL OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
-	      "Ampel carries code from a commit to production: it reads a repository,\n"
-	      "writes the CI and deployment files that fit it, and runs them.\n"
+	      "Ampel carries code from a commit to production: it reads a repository\n"
+	      "and writes the CI, container and deployment files that fit it.\n"
 	      "\n"
 	      "Commands:\n",
 	      out);
