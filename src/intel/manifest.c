@@ -560,3 +560,24 @@ int manifest_read_text(struct project *p, struct scan *scan, struct arena *arena
 	manifest_read_one(p, scan, arena, kind, path, name, copy, strnlen(copy, len), &name_set);
 	return 0;
 }
+
+const char *manifest_balanced_end(const char *s, char open, char close)
+{
+	int depth = 1;
+	bool in_string = false;
+	for (; *s; s++) {
+		if (in_string) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				in_string = false;
+		} else if (*s == '"') {
+			in_string = true;
+		} else if (*s == open) {
+			depth++;
+		} else if (*s == close && --depth == 0) {
+			return s;
+		}
+	}
+	return s;
+}

@@ -69,22 +69,9 @@ static const char *mix_dependency(struct manifest_ctx *ctx, const char *s)
 	buf_add(&name, s, n);
 	s += n;
 	const char *tuple = s;
-	int depth = 1;
-	bool in_string = false;
-	for (; *s && depth > 0; s++) {
-		if (in_string) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '"')
-				in_string = false;
-		} else if (*s == '"') {
-			in_string = true;
-		} else if (*s == '{') {
-			depth++;
-		} else if (*s == '}') {
-			depth--;
-		}
-	}
+	s = manifest_balanced_end(s, '{', '}');
+	if (*s)
+		s++;
 	const char *p = tuple + strspn(tuple, " \t\r\n,");
 	if (!manifest_read_quoted(&p, &version))
 		buf_reset(&version);

@@ -32,6 +32,13 @@ struct manifest_ctx {
 
 typedef void (*manifest_parse_fn)(struct manifest_ctx *ctx);
 
+/*
+ * The bracket that closes the one opened just before s (`(` for Swift calls,
+ * `{` for Elixir tuples), skipping double-quoted strings; the end of the
+ * text when it never closes.
+ */
+const char *manifest_balanced_end(const char *s, char open, char close);
+
 /* Recording facts. Strings are copied into the arena. */
 void manifest_dependency(struct manifest_ctx *ctx, const char *ecosystem, const char *name,
 			 const char *version, bool dev);

@@ -9,28 +9,6 @@
 
 #include <string.h>
 
-/* The end of a call whose "(" is just before s: the matching ")". */
-static const char *swift_call_end(const char *s)
-{
-	int depth = 1;
-	bool in_string = false;
-	for (; *s; s++) {
-		if (in_string) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '"')
-				in_string = false;
-		} else if (*s == '"') {
-			in_string = true;
-		} else if (*s == '(') {
-			depth++;
-		} else if (*s == ')' && --depth == 0) {
-			return s;
-		}
-	}
-	return s;
-}
-
 /* "https://github.com/vapor/vapor.git" -> "vapor"; "../Shared/" -> "Shared". */
 static void swift_name_from_location(const char *location, struct buf *out)
 {
@@ -93,7 +71,7 @@ void manifest_parse_swift_package(struct manifest_ctx *ctx)
 	}
 	for (const char *s = strstr(ctx->data, ".package("); s; s = strstr(s + 1, ".package(")) {
 		const char *args = s + strlen(".package(");
-		swift_package_call(ctx, args, swift_call_end(args));
+		swift_package_call(ctx, args, manifest_balanced_end(args, '(', ')'));
 	}
 	buf_free(&value);
 }
