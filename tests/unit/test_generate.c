@@ -71,6 +71,22 @@ static void check_github_uses_analysis(const char *app, const json_t *analysis,
 	const struct gen_file *ci = gen_files_find(files, ".github/workflows/ci.yml");
 	if (!root || !ci)
 		return; /* monorepos get one workflow per project */
+	/* An exact version the project pins is the one CI sets up. */
+	static const char *const runtime_of[][2] = {
+		{ "javascript", "node" }, { "typescript", "node" }, { "python", "python" },
+		{ "go", "go" },		  { "ruby", "ruby" },	    { "php", "php" },
+		{ "java", "java" },	  { "kotlin", "java" },	    { "elixir", "elixir" },
+	};
+	const char *language = json_string_value(json_object_get(root, "primary_language"));
+	for (size_t i = 0; language && i < sizeof(runtime_of) / sizeof(*runtime_of); i++) {
+		if (strcmp(language, runtime_of[i][0]) != 0)
+			continue;
+		const char *version = json_string_value(
+			json_object_get(json_object_get(root, "runtimes"), runtime_of[i][1]));
+		bool exact = version && *version && strspn(version, "0123456789.") == strlen(version);
+		if (exact && !strstr(ci->content, version))
+			fail_msg("%s: ci.yml does not set up %s %s", app, runtime_of[i][1], version);
+	}
 	const json_t *commands = json_object_get(root, "commands");
 	static const char *const kinds[] = { "install", "test" };
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
