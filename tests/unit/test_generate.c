@@ -83,9 +83,11 @@ static void check_github_uses_analysis(const char *app, const json_t *analysis,
 			continue;
 		const char *version = json_string_value(
 			json_object_get(json_object_get(root, "runtimes"), runtime_of[i][1]));
-		bool exact = version && *version && strspn(version, "0123456789.") == strlen(version);
+		bool exact =
+			version && *version && strspn(version, "0123456789.") == strlen(version);
 		if (exact && !strstr(ci->content, version))
-			fail_msg("%s: ci.yml does not set up %s %s", app, runtime_of[i][1], version);
+			fail_msg("%s: ci.yml does not set up %s %s", app, runtime_of[i][1],
+				 version);
 	}
 	const json_t *commands = json_object_get(root, "commands");
 	static const char *const kinds[] = { "install", "test" };
@@ -156,8 +158,10 @@ static void test_realworld_generation_is_valid(void **state)
 
 	struct buf output = BUF_INIT;
 	const char *argv[] = { "bash", script.data, dir, NULL };
-	struct spawn_options options = { .argv = argv, .stderr_to = SPAWN_DEVNULL,
-					 .stdout_buf = &output, .timeout_ms = 600000 };
+	struct spawn_options options = { .argv = argv,
+					 .stderr_to = SPAWN_DEVNULL,
+					 .stdout_buf = &output,
+					 .timeout_ms = 600000 };
 	struct spawn_result result;
 	struct err e = ERR_INIT;
 	assert_int_equal(spawn_run(&options, &result, &e), 0);
