@@ -76,6 +76,8 @@ struct cd_environment {
 	const char *suffix;    /* appended to app names: "-dev", "-staging", "" */
 	const char *condition; /* the job's if: */
 	const char *trigger;   /* for people: "pushes to main" */
+	const char *gitlab_if; /* the same condition as a GitLab rules: if: */
+	const char *gitlab_trigger;
 };
 
 extern const struct cd_environment cd_environments[3];
@@ -130,7 +132,31 @@ struct cd_plan {
 	json_t *(*rollback_steps)(const struct cd_context *ctx, const struct cd_environment *env);
 };
 
-/* Builds .github/workflows/deploy*.yml from plan (its JSON is consumed) and adds it to out. */
+/*
+ * The header comment of a deploy workflow or pipeline: the release
+ * process, the secrets and variables to set (by name), setup and
+ * rollback, worded for the provider in ctx->options.
+ */
+void cd_release_header(struct buf *out, const struct cd_context *ctx, const struct cd_plan *plan);
+/* The smoke test: curl with retries on "${URL%/}${HEALTH_PATH}". */
+const char *cd_smoke_script(void);
+/* APP_NAME, DEPLOY_ENVIRONMENT and the plan's job_env for one environment (a new object). */
+json_t *cd_job_variables(const struct cd_context *ctx, const struct cd_plan *plan,
+			 const struct cd_environment *env);
+/* Appends text with every line behind prefix ("# "), blank lines as bare prefix. */
+void cd_comment_lines(struct buf *out, const char *prefix, const char *text);
+
+/*
+ * Writes .gitlab-ci.yml for the plan (GitLab rendering of the same release
+ * process; the GitHub steps of the plan are not used).
+ */
+int cd_gitlab_write(const struct cd_context *ctx, const struct cd_plan *plan, struct gen_files *out,
+		    struct err *e);
+
+/*
+ * Builds .github/workflows/deploy*.yml from plan (its JSON is consumed) and
+ * adds it to out; with --provider gitlab, .gitlab-ci.yml (cd_gitlab_write).
+ */
 int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 		      struct gen_files *out, struct err *e);
 /*

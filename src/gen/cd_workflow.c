@@ -18,10 +18,13 @@
 #include <string.h>
 
 const struct cd_environment cd_environments[3] = {
-	{ "development", "-dev", "github.ref == 'refs/heads/main'", "pushes to main" },
+	{ "development", "-dev", "github.ref == 'refs/heads/main'", "pushes to main",
+	  "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "pushes to the default branch" },
 	{ "staging", "-staging", "startsWith(github.ref, 'refs/heads/release/')",
+	  "pushes to release/* branches", "$CI_COMMIT_BRANCH =~ /^release\\//",
 	  "pushes to release/* branches" },
-	{ "production", "", "startsWith(github.ref, 'refs/tags/v')", "v*.*.* tags" },
+	{ "production", "", "startsWith(github.ref, 'refs/tags/v')", "v*.*.* tags",
+	  "$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/", "vX.Y.Z tags" },
 };
 
 json_t *cd_step_uses(const char *name, const char *uses, json_t *with)
@@ -46,8 +49,7 @@ json_t *cd_step_checkout(void)
 	return cd_step_uses("Check out", "actions/checkout@v4", NULL);
 }
 
-/* Appends text with every line behind prefix ("# "), blank lines as bare prefix. */
-static void cd_comment_lines(struct buf *out, const char *prefix, const char *text)
+void cd_comment_lines(struct buf *out, const char *prefix, const char *text)
 {
 	const char *line = text;
 	while (*line) {
@@ -123,32 +125,47 @@ static bool cd_has_credentials(const struct cd_target *target, bool secrets)
 	return false;
 }
 
-static void cd_workflow_header(struct buf *out, const struct cd_context *ctx,
-			       const struct cd_plan *plan)
+void cd_release_header(struct buf *out, const struct cd_context *ctx, const struct cd_plan *plan)
 {
 	const struct cd_target *target = ctx->target;
+	bool gitlab = ctx->options->provider == CI_GITLAB;
 	struct buf notes = BUF_INIT;
 	cd_header(out, ctx, "#");
 	buf_addf(&notes, "\nDeploys %s to %s (region %s), following\n%s\n\n", ctx->slug,
 		 target->name, ctx->region, target->docs);
-	buf_adds(&notes, "Release process, one GitHub environment per stage:\n");
+	buf_addf(&notes, "Release process, one %s environment per stage:\n",
+		 gitlab ? "GitLab" : "GitHub");
 	for (size_t i = 0; i < 3; i++)
 		buf_addf(&notes, "  %-12s %s\n", cd_environments[i].name,
-			 cd_environments[i].trigger);
-	buf_adds(&notes, "Production is a protected environment: add required reviewers under\n"
+			 gitlab ? cd_environments[i].gitlab_trigger : cd_environments[i].trigger);
+	if (gitlab)
+		buf_adds(&notes,
+			 "Production is a manual job on a protected environment: protect it and\n"
+			 "add approval rules under Settings > CI/CD > Protected environments.\n"
+			 "The approval is configured on the environment, not in this file, and\n"
+			 "the deploy waits for it.\n\n");
+	else
+		buf_adds(&notes,
+			 "Production is a protected environment: add required reviewers under\n"
 			 "Settings > Environments > production. The approval is configured on the\n"
 			 "environment, not in this file, and deployments wait for it.\n\n");
 	buf_addf(&notes,
 		 "The image is built from %s%sDockerfile (ampel generate dockerfile writes\n"
 		 "one) and tagged with the commit SHA. Each deploy is smoke-tested on %s.\n\n",
 		 *ctx->dir ? "" : "./", ctx->dir, ctx->health_path);
-	if (cd_has_credentials(target, true)) {
+	if (gitlab && cd_has_credentials(target, true)) {
+		buf_adds(&notes,
+			 "CI/CD variables to set, masked and protected (Settings > CI/CD >\n"
+			 "Variables, scoped per environment where they differ):\n");
+		cd_list_credentials(&notes, target, true);
+	} else if (cd_has_credentials(target, true)) {
 		buf_adds(&notes, "Secrets to set (Settings > Secrets and variables > Actions, or "
 				 "per environment):\n");
 		cd_list_credentials(&notes, target, true);
 	}
 	if (cd_has_credentials(target, false)) {
-		buf_adds(&notes, "Variables to set (per environment where they differ):\n");
+		buf_addf(&notes, "%sariables to set (per environment where they differ):\n",
+			 gitlab ? "Other CI/CD v" : "V");
 		cd_list_credentials(&notes, target, false);
 	}
 	if (plan->setup)
@@ -159,18 +176,33 @@ static void cd_workflow_header(struct buf *out, const struct cd_context *ctx,
 	buf_free(&notes);
 }
 
+const char *cd_smoke_script(void)
+{
+	/* Retries with --retry-all-errors ride out the seconds a new release
+	 * takes to receive traffic; a persistent failure fails the job. */
+	return "curl --fail --silent --show-error --location --max-time 10 \\\n"
+	       "  --retry 10 --retry-delay 6 --retry-all-errors \\\n"
+	       "  \"${URL%/}${HEALTH_PATH}\"\n";
+}
+
 static json_t *cd_smoke_steps_default(const struct cd_context *ctx)
 {
 	json_t *env = json_pack("{s:s, s:s}", "URL", "${{ steps.url.outputs.url }}", "HEALTH_PATH",
 				ctx->health_path);
-	/* Retries with --retry-all-errors ride out the seconds a new release
-	 * takes to receive traffic; a persistent failure fails the job. */
-	json_t *step = cd_step_run("Smoke test",
-				   "curl --fail --silent --show-error --location --max-time 10 \\\n"
-				   "  --retry 10 --retry-delay 6 --retry-all-errors \\\n"
-				   "  \"${URL%/}${HEALTH_PATH}\"\n",
-				   env);
-	return json_pack("[o]", step);
+	return json_pack("[o]", cd_step_run("Smoke test", cd_smoke_script(), env));
+}
+
+json_t *cd_job_variables(const struct cd_context *ctx, const struct cd_plan *plan,
+			 const struct cd_environment *env)
+{
+	char *app = cd_app_name(ctx, env);
+	json_t *vars = json_pack("{s:s, s:s}", "APP_NAME", app, "DEPLOY_ENVIRONMENT", env->name);
+	free(app);
+	json_t *extra = plan->job_env ? plan->job_env(ctx, env) : NULL;
+	if (extra)
+		json_object_update(vars, extra);
+	json_decref(extra);
+	return vars;
 }
 
 static json_t *cd_deploy_job(const struct cd_context *ctx, const struct cd_plan *plan,
@@ -199,14 +231,7 @@ static json_t *cd_deploy_job(const struct cd_context *ctx, const struct cd_plan 
 	if (plan->oidc)
 		json_object_set_new(permissions, "id-token", json_string("write"));
 	json_object_set_new(job, "permissions", permissions);
-	char *app = cd_app_name(ctx, env);
-	json_t *job_env = json_pack("{s:s, s:s}", "APP_NAME", app, "DEPLOY_ENVIRONMENT", env->name);
-	free(app);
-	json_t *extra = plan->job_env ? plan->job_env(ctx, env) : NULL;
-	if (extra)
-		json_object_update(job_env, extra);
-	json_decref(extra);
-	json_object_set_new(job, "env", job_env);
+	json_object_set_new(job, "env", cd_job_variables(ctx, plan, env));
 
 	json_t *steps = plan->deploy_steps(ctx, env);
 	json_t *smoke =
@@ -311,6 +336,10 @@ static char *cd_workflow_path(const struct cd_context *ctx)
 int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 		      struct gen_files *out, struct err *e)
 {
+	if (ctx->options->provider == CI_GITLAB) {
+		json_decref(plan->build_job);
+		return cd_gitlab_write(ctx, plan, out, e);
+	}
 	json_t *workflow = json_object();
 	struct buf text = BUF_INIT;
 	buf_addf(&text, "Deploy %s to %s", ctx->slug, ctx->target->name);
@@ -332,7 +361,7 @@ int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 	json_object_set_new(workflow, "jobs", jobs);
 
 	buf_reset(&text);
-	cd_workflow_header(&text, ctx, plan);
+	cd_release_header(&text, ctx, plan);
 	buf_addch(&text, '\n');
 	static const char *const spaced[] = { "jobs", NULL };
 	struct yaml_emit_options options = { YAML_EMIT_SPACED, spaced };

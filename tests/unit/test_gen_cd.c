@@ -1,6 +1,7 @@
 /*
  * Deployment generation: golden files per target for real fixture
- * repositories, determinism, refusals (unknown target, non-GitHub CI, no
+ * repositories (GitHub Actions, and GitLab CI for node-express),
+ * determinism, refusals (unknown target, Bitbucket or Jenkins CI, no
  * server to deploy), the provider catalog's validation with file:line
  * errors, no secret value ever written, and the external validators
  * (actionlint, workflow schema, YAML/JSON/TOML parse) run on what every
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "gen/cd.h"
+#include "gen/check.h"
 #include "gen/files.h"
 #include "intel/analyze.h"
 #include "intel/document.h"
@@ -27,8 +29,10 @@
 #include "util/err.h"
 #include "util/spawn.h"
 #include "util/str.h"
+#include "util/vec.h"
 
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +73,24 @@ static char *render_files(const struct gen_files *files)
 	return buf_detach(&text);
 }
 
-static int generate(const json_t *document, const char *target, const char *project,
-		    struct gen_files *files, struct err *e)
+static int generate_for(const json_t *document, const char *target, const char *project,
+			enum ci_provider provider, struct gen_files *files, struct err *e)
 {
 	struct buf command = BUF_INIT;
-	buf_addf(&command, "ampel generate cd --target %s", target ? target : "");
+	buf_addf(&command, "ampel generate cd --target %s%s", target ? target : "",
+		 provider == CI_GITLAB ? " --provider gitlab" : "");
 	struct cd_options options = {
-		.target = target, .provider = CI_GITHUB, .project = project, .command = command.data
+		.target = target, .provider = provider, .project = project, .command = command.data
 	};
 	int rc = gen_cd(document, &options, files, e);
 	buf_free(&command);
 	return rc;
+}
+
+static int generate(const json_t *document, const char *target, const char *project,
+		    struct gen_files *files, struct err *e)
+{
+	return generate_for(document, target, project, CI_GITHUB, files, e);
 }
 
 static void check_golden(const char *fixture, const char *target, const char *actual)
@@ -116,6 +127,78 @@ static void golden_fixture(const char *fixture, const char *const *which, size_t
 		char *text = render_files(&files);
 		check_golden(fixture, which[i], text);
 		free(text);
+		gen_files_free(&files);
+	}
+	json_decref(document);
+}
+
+/* GitLab CI: tests/golden/cd/<fixture>.<target>.gitlab.txt. */
+static void test_golden_node_express_gitlab(void **state)
+{
+	(void)state;
+	json_t *document = analyze_fixture("node-express");
+	for (size_t i = 0; i < TARGET_COUNT; i++) {
+		struct gen_files files = GEN_FILES_INIT;
+		struct err e = ERR_INIT;
+		if (generate_for(document, targets[i], NULL, CI_GITLAB, &files, &e) != 0)
+			fail_msg("node-express %s gitlab: %s", targets[i], e.msg);
+		char *text = render_files(&files);
+		struct buf name = BUF_INIT;
+		buf_addf(&name, "%s.gitlab", targets[i]);
+		check_golden("node-express", name.data, text);
+		buf_free(&name);
+		free(text);
+		gen_files_free(&files);
+	}
+	json_decref(document);
+}
+
+/* The same release process as the GitHub workflow, in GitLab's terms. */
+static void test_gitlab_release_process(void **state)
+{
+	(void)state;
+	json_t *document = analyze_fixture("node-express");
+	for (size_t i = 0; i < TARGET_COUNT; i++) {
+		struct gen_files files = GEN_FILES_INIT;
+		struct err e = ERR_INIT;
+		assert_int_equal(generate_for(document, targets[i], NULL, CI_GITLAB, &files, &e),
+				 0);
+		const char *pipeline = NULL;
+		for (size_t f = 0; f < files.files.len; f++) {
+			const struct gen_file *file = files.files.items[f];
+			assert_null(strstr(file->path, ".github/"));
+			if (strcmp(file->path, ".gitlab-ci.yml") == 0)
+				pipeline = file->content;
+		}
+		assert_non_null(pipeline);
+		assert_non_null(strstr(pipeline, "if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"));
+		assert_non_null(strstr(pipeline, "if: $CI_COMMIT_BRANCH =~ /^release\\//"));
+		assert_non_null(strstr(pipeline, "if: $CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/\n"
+						 "      when: manual"));
+		assert_non_null(strstr(pipeline, "resource_group: deploy-express-api-production"));
+		assert_non_null(strstr(pipeline, "interruptible: false"));
+		assert_non_null(strstr(pipeline, "--retry-all-errors"));
+		assert_non_null(strstr(pipeline, "Protected environments"));
+		assert_null(strstr(pipeline, ":latest"));
+		assert_null(strstr(pipeline, "${{"));
+		bool oidc = strcmp(targets[i], "aws-ecs") == 0 ||
+			    strcmp(targets[i], "gcp-cloudrun") == 0 ||
+			    strcmp(targets[i], "azure-containerapps") == 0;
+		assert_int_equal(strstr(pipeline, "id_tokens:") != NULL, oidc);
+		assert_int_equal(strstr(pipeline, "kaniko") != NULL,
+				 strcmp(targets[i], "flyio") != 0);
+		/* ampel generate check finds nothing to say about it. */
+		struct vec findings = VEC_INIT;
+		assert_int_equal(
+			check_workflow(".gitlab-ci.yml", pipeline, strlen(pipeline), &findings, &e),
+			0);
+		for (size_t f = 0; f < findings.len; f++) {
+			const struct check_finding *finding = findings.items[f];
+			print_error("%s:%d: %s %s: %s\n", targets[i], finding->line,
+				    finding->severity, finding->rule, finding->message);
+		}
+		assert_int_equal(findings.len, 0);
+		vec_free(&findings, check_finding_free);
 		gen_files_free(&files);
 	}
 	json_decref(document);
@@ -260,9 +343,9 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(e.msg, "--target"));
 
 	err_clear(&e);
-	struct cd_options gitlab = { .target = "flyio", .provider = CI_GITLAB };
-	assert_int_equal(gen_cd(document, &gitlab, &files, &e), GEN_UNSUPPORTED);
-	assert_non_null(strstr(e.msg, "GitHub Actions"));
+	struct cd_options bitbucket = { .target = "flyio", .provider = CI_BITBUCKET };
+	assert_int_equal(gen_cd(document, &bitbucket, &files, &e), GEN_UNSUPPORTED);
+	assert_non_null(strstr(e.msg, "GitHub Actions and GitLab CI"));
 
 	err_clear(&e);
 	struct cd_options region = { .target = "flyio", .provider = CI_GITHUB, .region = "mars" };
@@ -483,13 +566,17 @@ static void test_external_validators(void **state)
 	int written = 0;
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
 		json_t *document = analyze_fixture(fixtures[f]);
-		for (size_t t = 0; t < TARGET_COUNT; t++) {
+		for (size_t t = 0; t < 2 * TARGET_COUNT; t++) {
 			struct gen_files files = GEN_FILES_INIT;
 			struct err e = ERR_INIT;
-			if (generate(document, targets[t], NULL, &files, &e) != 0)
-				fail_msg("%s %s: %s", fixtures[f], targets[t], e.msg);
+			bool gitlab = t >= TARGET_COUNT;
+			const char *target = targets[t % TARGET_COUNT];
+			if (generate_for(document, target, NULL, gitlab ? CI_GITLAB : CI_GITHUB,
+					 &files, &e) != 0)
+				fail_msg("%s %s: %s", fixtures[f], target, e.msg);
 			struct buf dir = BUF_INIT;
-			buf_addf(&dir, "%s/%s.%s", temp_root, fixtures[f], targets[t]);
+			buf_addf(&dir, "%s/%s.%s%s", temp_root, fixtures[f], target,
+				 gitlab ? ".gitlab" : "");
 			assert_int_equal(mkdir(dir.data, 0755), 0);
 			if (gen_files_write(&files, dir.data, false, &e) < 0)
 				fail_msg("%s", e.msg);
@@ -521,6 +608,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_node_express),
+		cmocka_unit_test(test_golden_node_express_gitlab),
+		cmocka_unit_test(test_gitlab_release_process),
 		cmocka_unit_test(test_golden_python_fastapi_uv),
 		cmocka_unit_test(test_golden_go_gin_kubernetes),
 		cmocka_unit_test(test_files_per_target),
