@@ -266,6 +266,13 @@ static void print_line(void *ctx, const char *job, const char *step, enum run_li
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	/* Long step names (a run step is named after its first line) would bury the output. */
+	char short_step[48];
+	if (step && strlen(step) >= sizeof(short_step)) {
+		memcpy(short_step, step, sizeof(short_step) - 4);
+		memcpy(short_step + sizeof(short_step) - 4, "...", 4);
+		step = short_step;
+	}
 	pthread_mutex_lock(&t->lock);
 	switch (kind) {
 	case RUN_LINE_STEP_START:

@@ -650,6 +650,25 @@ static json_t *run_report(struct run *run)
 	return report;
 }
 
+/* Outputs and summaries may carry a secret a step printed; nothing leaves unmasked. */
+static void mask_json_strings(const struct mask *mask, json_t *value)
+{
+	if (json_is_string(value)) {
+		struct buf masked = BUF_INIT;
+		mask_apply_buf(mask, json_string_value(value), json_string_length(value), &masked);
+		json_string_setn(value, masked.data ? masked.data : "", masked.len);
+		buf_free(&masked);
+	} else if (json_is_array(value)) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(value, i, item) mask_json_strings(mask, item);
+	} else if (json_is_object(value)) {
+		const char *key;
+		json_t *item;
+		json_object_foreach(value, key, item) mask_json_strings(mask, item);
+	}
+}
+
 static void run_free(struct run *run)
 {
 	for (size_t j = 0; j < run->jobs_count; j++) {
@@ -708,6 +727,7 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 	}
 	schedule(&run);
 	*result = run_report(&run);
+	mask_json_strings(run.mask, *result);
 	if (!options->keep_work && !options->work_dir) {
 		struct err ignored = ERR_INIT;
 		workspace_remove_tree(run.work_dir, &ignored);

@@ -87,6 +87,11 @@ struct step_scope {
 	const char *label;	/* prefix for step names inside composites */
 };
 
+/* The runner files a step writes (GITHUB_ENV, GITHUB_OUTPUT, …). */
+struct step_files {
+	char *env, *output, *path, *state, *summary;
+};
+
 /* A leg's running state while its steps execute. */
 struct leg_run {
 	struct leg *leg;
@@ -101,7 +106,7 @@ struct leg_run {
 	json_t *state; /* GITHUB_STATE of the current action, by step id */
 	enum expr_status status;
 	struct vec post_steps; /* struct post_step *, run last-first after the steps */
-	int step_counter;
+	struct step_files files;
 };
 
 /* step.c */
