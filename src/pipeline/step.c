@@ -400,7 +400,8 @@ int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code
 		.on_output = on_output,
 		.output_ctx = &st,
 		.timeout_ms = sp->timeout_ms,
-		.cancel = &lr->leg->cancel,
+		/* A step that starts after the cancel (if: always()) gets to finish. */
+		.cancel = atomic_load(&lr->leg->cancel) ? NULL : &lr->leg->cancel,
 		.drain_ms = 2000,
 	};
 	struct spawn_result result = { 0 };
@@ -651,7 +652,8 @@ int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count
 {
 	for (size_t i = 0; i < count; i++) {
 		const struct workflow_step *step = steps[i];
-		if (atomic_load(&lr->leg->cancel))
+		bool cancelled_before = atomic_load(&lr->leg->cancel);
+		if (cancelled_before)
 			lr->status = EXPR_STATUS_CANCELLED;
 		long long started = now_ms();
 		struct buf generated_id = BUF_INIT;
@@ -726,9 +728,10 @@ int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count
 				}
 				json_decref(inputs);
 			}
-			outcome = exit_code == 0		  ? "success"
-				  : atomic_load(&lr->leg->cancel) ? "cancelled"
-								  : "failure";
+			bool cancelled_now = !cancelled_before && atomic_load(&lr->leg->cancel);
+			outcome = exit_code == 0  ? "success"
+				  : cancelled_now ? "cancelled"
+						  : "failure";
 		}
 		const char *conclusion = outcome;
 		if (strcmp(outcome, "failure") == 0 && continue_on_error(step, &env))
