@@ -983,6 +983,14 @@ int leg_execute(struct leg *leg)
 					    .reports = steps_reports };
 		steps_execute(&lr, lr.job->steps, lr.job->steps_count, &scope);
 		post_steps_run(&lr, steps_reports);
+		/* GitLab keeps artifacts:paths of successful jobs for the jobs after. */
+		if (lr.run->wf->kind == WORKFLOW_GITLAB && lr.status == EXPR_STATUS_SUCCESS &&
+		    lr.job->artifact_paths_count > 0) {
+			json_t *log = json_array();
+			if (actions_save_gitlab_artifacts(&lr, log) != 0)
+				lr.status = EXPR_STATUS_FAILURE;
+			json_decref(log);
+		}
 		leg->outputs = leg_outputs(&lr);
 		leg->result = atomic_load(&leg->cancel) && lr.status != EXPR_STATUS_SUCCESS
 				      ? "cancelled"
