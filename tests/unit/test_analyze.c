@@ -299,6 +299,8 @@ static void score_add(struct score *sc, int measure, bool ok, const char *app, c
 /* Whether got is one of the spellings the maintainers' files accept. */
 static bool command_accepted(const struct yaml_node *accepted, const char *got)
 {
+	if (yaml_is_null(accepted)) /* "nothing to run": the answer must be null too */
+		return got == NULL;
 	if (!got)
 		return false;
 	if (accepted->kind == YAML_SCALAR)
@@ -391,39 +393,63 @@ static bool score_print(const char *label, const struct score *sc, const double 
 	return below;
 }
 
-/*
- * The issue's bar is language >= 98%, package manager >= 95%, install,
- * build and start commands >= 90% of what the maintainers run. Sets a and
- * b were used to improve the rules; set c was measured once, held out.
- * The figures are printed against that bar; the assertion guards against
- * regressions at the level reached (commands on the held-out set are at
- * 88%, under the bar: see tests/fixtures/realworld/c/NOTES.md).
- */
-static void test_realworld_accuracy(void **state)
+/* Scores sets and adds them into *all; prints each against the bar. */
+static void score_sets(const char *const *sets, size_t count, struct score *all,
+		       const double bars[3])
 {
-	static const double bars[] = { 0.98, 0.95, 0.90 };
-	static const double floors[] = { 0.98, 0.95, 0.88 };
-	static const char *const sets[] = { "a", "b", "c" };
-	struct score all = { { 0 }, { 0 }, BUF_INIT };
-	for (size_t i = 0; i < sizeof(sets) / sizeof(*sets); i++) {
+	for (size_t i = 0; i < count; i++) {
 		struct score sc = { { 0 }, { 0 }, BUF_INIT };
 		score_set(&sc, sets[i]);
 		score_print(sets[i], &sc, bars);
 		for (int m = 0; m < 3; m++) {
-			all.right[m] += sc.right[m];
-			all.total[m] += sc.total[m];
+			all->right[m] += sc.right[m];
+			all->total[m] += sc.total[m];
 		}
-		buf_add(&all.misses, buf_cstr(&sc.misses), sc.misses.len);
+		buf_add(&all->misses, buf_cstr(&sc.misses), sc.misses.len);
 		buf_free(&sc.misses);
 	}
-	if (!all.total[SCORE_LANGUAGE])
-		fail_msg("no real-world set under %s", FIXTURES "/realworld");
-	if (score_print("all", &all, bars))
-		printf("real-world: under the issue's bar\n");
-	bool regressed = score_print("floor", &all, floors);
-	if (getenv("AMPEL_REALWORLD_MISSES") || regressed)
-		printf("misses:\n%s", buf_cstr(&all.misses));
-	buf_free(&all.misses);
+}
+
+/*
+ * The issue's bar is language >= 98%, package manager >= 95%, install,
+ * build and start commands >= 90% of what the maintainers run. Sets a, b
+ * and c were used to improve the rules (c after being measured once held
+ * out); d, e and f were written later and measured once, held out (see
+ * their NOTES.md). The figures are printed against the bar; the assertions
+ * guard each group against regressions below the level it reached.
+ */
+static void test_realworld_accuracy(void **state)
+{
+	static const double bars[] = { 0.98, 0.95, 0.90 };
+	static const struct {
+		const char *label;
+		const char *sets[3];
+		double floors[3];
+	} groups[] = {
+		{ "tuned", { "a", "b", "c" }, { 0.98, 0.95, 0.88 } },
+		{ "held-out", { "d", "e", "f" }, { 0.98, 0.95, 0.60 } },
+	};
+	bool regressed = false;
+	struct score everything = { { 0 }, { 0 }, BUF_INIT };
+	for (size_t g = 0; g < sizeof(groups) / sizeof(*groups); g++) {
+		struct score all = { { 0 }, { 0 }, BUF_INIT };
+		score_sets(groups[g].sets, 3, &all, bars);
+		if (!all.total[SCORE_LANGUAGE])
+			fail_msg("no real-world set %s under %s", groups[g].sets[0],
+				 FIXTURES "/realworld");
+		if (score_print(groups[g].label, &all, bars))
+			printf("real-world %s: under the issue's bar\n", groups[g].label);
+		bool below = score_print("floor", &all, groups[g].floors);
+		regressed |= below;
+		if (getenv("AMPEL_REALWORLD_MISSES") || below)
+			printf("misses (%s):\n%s", groups[g].label, buf_cstr(&all.misses));
+		for (int m = 0; m < 3; m++) {
+			everything.right[m] += all.right[m];
+			everything.total[m] += all.total[m];
+		}
+		buf_free(&all.misses);
+	}
+	score_print("all", &everything, bars);
 	if (regressed)
 		fail_msg("real-world accuracy fell below the level reached");
 }
