@@ -1,0 +1,2 @@
+console.log("::error::node action failed on purpose");
+process.exitCode = 1;

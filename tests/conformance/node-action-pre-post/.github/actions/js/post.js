@@ -1,0 +1,1 @@
+console.log(`post ran state=${process.env.STATE_saved}`);
