@@ -47,7 +47,30 @@ static void run_info(struct run *run, const char *job, const char *fmt, ...)
 	buf_free(&text);
 }
 
-/* Replaces every string holding `${{` in value with what it evaluates to. */
+static bool is_insert_directive(const char *key)
+{
+	/* `${{ insert }}`, spaces optional: actions/runner's template directive */
+	const char *p = key;
+	if (strncmp(p, "${{", 3) != 0)
+		return false;
+	p += 3;
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "insert", 6) != 0)
+		return false;
+	p += 6;
+	while (*p == ' ')
+		p++;
+	return strcmp(p, "}}") == 0;
+}
+
+/*
+ * Replaces every string holding `${{` in value with what it evaluates to,
+ * keys included. As in the runner's templates, a `${{ insert }}` key merges
+ * the mapping it evaluates to into its parent, and a sequence item that is
+ * one expression evaluating to a sequence is spliced into its parent (what
+ * act does for matrices built from fromJSON).
+ */
 json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, struct err *e)
 {
 	if (json_is_string(value)) {
@@ -68,7 +91,10 @@ json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, stru
 				json_decref(out);
 				return NULL;
 			}
-			json_array_append_new(out, evaluated);
+			if (json_is_string(item) && json_is_array(evaluated))
+				json_array_extend(out, evaluated), json_decref(evaluated);
+			else
+				json_array_append_new(out, evaluated);
 		}
 		return out;
 	}
@@ -83,7 +109,26 @@ json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, stru
 				json_decref(out);
 				return NULL;
 			}
-			json_object_set_new(out, key, evaluated);
+			if (is_insert_directive(key)) {
+				if (!json_is_object(evaluated)) {
+					json_decref(evaluated);
+					json_decref(out);
+					err_set(e, "${{ insert }} needs a mapping");
+					return NULL;
+				}
+				json_object_update(out, evaluated);
+				json_decref(evaluated);
+				continue;
+			}
+			struct buf name = BUF_INIT;
+			if (strstr(key, "${{") && expr_interpolate(key, env, &name, e) < 0) {
+				buf_free(&name);
+				json_decref(evaluated);
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(out, name.len ? name.data : key, evaluated);
+			buf_free(&name);
 		}
 		return out;
 	}

@@ -517,17 +517,32 @@ static int run_script(struct leg_run *lr, const struct workflow_step *step, stru
 		      const struct expr_env *env, const char *script)
 {
 	struct buf file = BUF_INIT;
+	struct buf shell_text = BUF_INIT;
 	const char *shell = step->shell ? step->shell : default_shell(lr);
+	struct err shell_error = ERR_INIT;
+	if (shell && strstr(shell, "${{")) {
+		if (expr_interpolate(shell, env, &shell_text, &shell_error) < 0) {
+			log_line(lr, sp->log, sp->step_name, RUN_LINE_ANNOTATION, shell_error.msg);
+			err_clear(&shell_error);
+			buf_free(&shell_text);
+			return 1;
+		}
+		shell = shell_text.data;
+	}
 	bool python = shell && strcmp(shell, "python") == 0;
 	buf_addf(&file, "%s/step%s", lr->temp, python ? ".py" : ".sh");
 	/* Scratch, not data: no temp-and-rename, no fsync. */
 	FILE *f = fopen(file.data, "w");
-	if (!f || fputs(script, f) < 0 || fclose(f) != 0) {
+	bool written = f && fputs(script, f) >= 0;
+	if (f && fclose(f) != 0)
+		written = false;
+	if (!written) {
 		struct buf text = BUF_INIT;
 		buf_addf(&text, "error: cannot write %s", file.data);
 		log_line(lr, sp->log, sp->step_name, RUN_LINE_ANNOTATION, text.data);
 		buf_free(&text);
 		buf_free(&file);
+		buf_free(&shell_text);
 		return 1;
 	}
 	if (!shell && access("/bin/bash", X_OK) != 0 && access("/usr/bin/bash", X_OK) != 0)
@@ -566,6 +581,7 @@ static int run_script(struct leg_run *lr, const struct workflow_step *step, stru
 	sp->argv = NULL;
 	free(cwd);
 	buf_free(&file);
+	buf_free(&shell_text);
 	return exit_code;
 }
 
