@@ -325,6 +325,24 @@ static void cache_file(struct leg_run *lr, const char *key, struct buf *out)
 	buf_adds(out, ".tar.gz");
 }
 
+/* The key an archive's file name stands for (cache_file in reverse). */
+static char *cache_key_of(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t len = strlen(base) - strlen(".tar.gz");
+	struct buf key = BUF_INIT;
+	for (size_t i = 0; i < len; i++) {
+		unsigned int byte;
+		if (base[i] == '%' && i + 2 < len && sscanf(base + i + 1, "%2X", &byte) == 1) {
+			buf_addch(&key, (char)byte);
+			i += 2;
+		} else {
+			buf_addch(&key, base[i]);
+		}
+	}
+	return buf_detach(&key);
+}
+
 /* The newest archive whose key starts with prefix, for restore-keys. */
 static char *cache_find_prefix(struct leg_run *lr, const char *prefix)
 {
@@ -408,15 +426,19 @@ static int action_cache(struct leg_run *lr, const struct workflow_step *step_def
 			shell_quote(&script, restore);
 			rc = builtin_shell(lr, step, log, lr->workspace, script.data, NULL);
 			buf_free(&script);
-			say(lr, log, step, "Cache restored from key: %s", exact ? key : restore);
+			char *matched = cache_key_of(restore);
+			say(lr, log, step, "Cache restored from key: %s", matched);
+			free(matched);
 		} else {
 			say(lr, log, step, "Cache not found for key: %s", key);
 		}
 		json_object_set_new(outputs, "cache-hit", json_string(exact ? "true" : "false"));
 		json_object_set_new(outputs, "cache-primary-key", json_string(key));
-		if (restore)
-			json_object_set_new(outputs, "cache-matched-key",
-					    json_string(exact ? key : restore));
+		if (restore) {
+			char *matched = cache_key_of(restore);
+			json_object_set_new(outputs, "cache-matched-key", json_string(matched));
+			free(matched);
+		}
 	}
 	if (!restore_only && !exact) {
 		struct buf script = BUF_INIT;

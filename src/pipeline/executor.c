@@ -374,7 +374,8 @@ static void *leg_thread(void *arg)
 	run->legs_running--;
 	if (leg->outputs)
 		json_object_update(js->outputs, leg->outputs);
-	if (strcmp(leg->result, "failure") == 0 && js->fail_fast && js->legs_count > 1)
+	if (strcmp(leg->result, "failure") == 0 && !leg->continue_on_error && js->fail_fast &&
+	    js->legs_count > 1)
 		atomic_store(&js->cancel, 1);
 	pthread_cond_broadcast(&run->changed);
 	pthread_mutex_unlock(&run->lock);
@@ -388,22 +389,20 @@ static void job_collect(struct run *run, struct job_state *js)
 	if (js->legs_done < js->legs_started || js->legs_started < js->legs_count)
 		return;
 	const char *result = "success";
-	bool allowed = false;
+	bool allowed = true; /* every failed leg had continue-on-error */
 	for (size_t i = 0; i < js->legs_count; i++) {
 		struct leg *leg = js->legs[i];
 		if (!leg->result)
 			leg->result = "cancelled";
-		if (strcmp(leg->result, "failure") == 0)
+		if (strcmp(leg->result, "failure") == 0) {
 			result = "failure";
-		else if (strcmp(leg->result, "cancelled") == 0 && strcmp(result, "success") == 0)
+			allowed &= leg->continue_on_error;
+		} else if (strcmp(leg->result, "cancelled") == 0 &&
+			   strcmp(result, "success") == 0) {
 			result = "cancelled";
+		}
 	}
-	if (strcmp(result, "failure") == 0 && js->job->continue_on_error) {
-		json_t *contexts = run_job_contexts(run, js->job);
-		struct expr_env env = { .contexts = contexts, .workspace = run->opt->repo_dir };
-		allowed = text_is_true(js->job->continue_on_error, &env, false);
-		json_decref(contexts);
-	}
+	allowed &= strcmp(result, "failure") == 0;
 	js->allowed_failure = allowed;
 	job_finish(run, js, result);
 }
@@ -620,6 +619,20 @@ static int run_prepare_contexts(struct run *run, const char *event, const json_t
 {
 	if (trigger_inputs(run->wf, event, given, &run->inputs, e) < 0)
 		return -1;
+	/* A dispatch event carries its inputs too, as strings. */
+	json_t *payload = json_object_get(run->github, "event");
+	if (strcmp(event, "workflow_dispatch") == 0 && !run->opt->event_payload) {
+		json_t *strings = json_object();
+		const char *name;
+		const json_t *value;
+		json_object_foreach(run->inputs, name, value)
+		{
+			char *text = expr_value_to_string(value);
+			json_object_set_new(strings, name, json_string(text));
+			free(text);
+		}
+		json_object_set_new(payload, "inputs", strings);
+	}
 	json_t *contexts = json_object();
 	json_object_set(contexts, "github", run->github);
 	json_object_set(contexts, "inputs", run->inputs);
@@ -735,10 +748,65 @@ static void run_free(struct run *run)
 	pthread_cond_destroy(&run->changed);
 }
 
+/*
+ * A call of a local reusable workflow must give its required inputs and no
+ * undeclared ones; like GitHub, that is a workflow error before anything runs.
+ */
+static int check_calls(const struct workflow *wf, const char *repo_dir, struct err *e)
+{
+	for (size_t j = 0; j < wf->jobs_count; j++) {
+		const struct workflow_job *job = wf->jobs[j];
+		if (!job->uses || !str_starts_with(job->uses, "./"))
+			continue;
+		char *path = workspace_join(repo_dir, job->uses + 2);
+		struct workflow *called = NULL;
+		int rc = workflow_load(&called, path, e);
+		free(path);
+		if (rc < 0)
+			return err_prefix(e, "%s:%d: job '%s': ", wf->file, job->line, job->id);
+		const struct workflow_trigger *trigger =
+			workflow_find_trigger(called, "workflow_call");
+		const json_t *declared =
+			trigger ? json_object_get(trigger->filters, "inputs") : NULL;
+		const char *name;
+		const json_t *spec;
+		if (!trigger)
+			rc = err_set(e,
+				     "%s:%d: job '%s': %s is not a reusable workflow (no "
+				     "on.workflow_call)",
+				     wf->file, job->line, job->id, job->uses);
+		json_object_foreach((json_t *)job->with, name,
+				    spec) if (rc == 0 && !json_object_get(declared, name)) rc =
+			err_set(e,
+				"%s:%d: job '%s' gives input '%s', which %s does not "
+				"declare",
+				wf->file, job->line, job->id, name, job->uses);
+		json_object_foreach((json_t *)declared, name, spec)
+		{
+			const json_t *required = json_object_get(spec, "required");
+			bool is_required = json_is_true(required) ||
+					   (json_is_string(required) &&
+					    str_eq_icase(json_string_value(required), "true"));
+			if (rc == 0 && is_required && !json_object_get(spec, "default") &&
+			    !json_object_get(job->with, name))
+				rc = err_set(e,
+					     "%s:%d: job '%s' calls %s without its required input "
+					     "'%s'",
+					     wf->file, job->line, job->id, job->uses, name);
+		}
+		workflow_free(called);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int pipeline_run(const struct workflow *wf, const struct run_options *options, json_t **result,
 		 struct err *e)
 {
 	*result = NULL;
+	if (check_calls(wf, options->repo_dir, e) < 0)
+		return -1;
 	struct run run = { 0 };
 	run_init(&run, wf, options, e);
 	if (run_prepare_top(&run, e) < 0 ||

@@ -2967,3 +2967,27 @@ bool expr_value_truthy(const json_t *value)
 	value_release(&v);
 	return truthy;
 }
+
+int expr_check_text(const char *text, bool condition, const char *const *contexts_allowed,
+		    struct err *e)
+{
+	size_t len = strlen(text), at = 0;
+	if (condition && !memmem(text, len, "${{", 3))
+		return expr_check(text, contexts_allowed, e);
+	for (;;) {
+		struct span s;
+		int found = span_find(text, len, at, &s);
+		if (found < 0)
+			return span_unclosed(text, len, s.start, e);
+		if (found == 0)
+			return 0;
+		size_t start, n;
+		span_trim(text, &s, &start, &n);
+		char *source = xstrndup(text + start, n);
+		int rc = expr_check(source, contexts_allowed, e);
+		free(source);
+		if (rc < 0)
+			return -1;
+		at = s.end;
+	}
+}

@@ -74,6 +74,7 @@ struct leg {
 	pthread_t thread;
 	atomic_int cancel;
 	const char *result;
+	bool continue_on_error; /* failed, but the job's continue-on-error held */
 	json_t *outputs;
 	json_t *report; /* this leg's JSON result */
 };
@@ -127,6 +128,7 @@ struct step_process {
 };
 int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code, bool *timed_out,
 		     bool *cancelled);
+void leg_fail(struct leg_run *lr, const char *message);
 void leg_emit(struct leg_run *lr, const char *step, enum run_line_kind kind, const char *text);
 void expr_env_for(struct leg_run *lr, struct expr_env *env, json_t *contexts);
 

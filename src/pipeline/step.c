@@ -689,6 +689,9 @@ int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count
 
 		json_t *step_env =
 			step->env ? run_evaluate_env(step->env, &env, &e) : json_object();
+		if (step_env && scope->action_dir)
+			json_object_set_new(step_env, "GITHUB_ACTION_PATH",
+					    json_string(scope->action_dir));
 		if (step_env) {
 			json_object_update(env_object, step_env);
 			json_object_set(contexts, "env", env_object);
@@ -869,6 +872,18 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 		return err_prefix(e, "%s:%d: job '%s': ", run->wf->file, lr->job->line,
 				  lr->job->id);
 	lr->env = json_deep_copy(run->env);
+	/* With --host the container's env: still describes what the steps expect. */
+	const json_t *container_env = json_object_get(lr->job->container, "env");
+	if (container_env && run->opt->host) {
+		json_t *evaluated = run_evaluate_env(container_env, &env, e);
+		if (!evaluated) {
+			json_decref(job_env);
+			return err_prefix(e, "%s:%d: container.env: ", run->wf->file,
+					  lr->job->line);
+		}
+		json_object_update(lr->env, evaluated);
+		json_decref(evaluated);
+	}
 	json_object_update(lr->env, job_env);
 	json_decref(job_env);
 	lr->path = json_array();
@@ -950,9 +965,26 @@ static json_t *leg_outputs(struct leg_run *lr)
 	{
 		struct buf text = BUF_INIT;
 		struct err e = ERR_INIT;
-		if (expr_interpolate(json_string_value(value), &env, &text, &e) == 0)
-			json_object_set_new(outputs, name, json_string(text.data ? text.data : ""));
-		else
+		if (expr_interpolate(json_string_value(value), &env, &text, &e) == 0) {
+			/* As on GitHub: an output holding a secret is not handed on. */
+			struct buf masked = BUF_INIT;
+			mask_apply_buf(lr->run->mask, text.data ? text.data : "", text.len,
+				       &masked);
+			if (masked.len != text.len ||
+			    memcmp(masked.data ? masked.data : "", text.data ? text.data : "",
+				   text.len) != 0) {
+				struct buf warning = BUF_INIT;
+				buf_addf(&warning,
+					 "warning: skip output '%s' since it may contain a secret",
+					 name);
+				leg_emit(lr, NULL, RUN_LINE_INFO, warning.data);
+				buf_free(&warning);
+			} else {
+				json_object_set_new(outputs, name,
+						    json_string(text.data ? text.data : ""));
+			}
+			buf_free(&masked);
+		} else
 			leg_emit(lr, NULL, RUN_LINE_INFO, e.msg);
 		err_clear(&e);
 		buf_free(&text);
@@ -973,6 +1005,19 @@ static void leg_run_free(struct leg_run *lr)
 	step_files_free(&lr->files);
 }
 
+/* A reason the leg could not run its steps: shown, and kept in the report. */
+void leg_fail(struct leg_run *lr, const char *message)
+{
+	struct buf text = BUF_INIT;
+	buf_addf(&text, "error: %s", message);
+	leg_emit(lr, NULL, RUN_LINE_INFO, text.data);
+	buf_free(&text);
+	struct buf masked = BUF_INIT;
+	mask_apply_buf(lr->run->mask, message, strlen(message), &masked);
+	json_object_set_new(lr->leg->report, "error", json_string(masked.data ? masked.data : ""));
+	buf_free(&masked);
+}
+
 int leg_execute(struct leg *leg)
 {
 	struct leg_run lr = { .leg = leg, .run = leg->run, .job = leg->state->job };
@@ -982,7 +1027,7 @@ int leg_execute(struct leg *leg)
 	json_t *steps_reports = json_array();
 	leg->result = "failure";
 	if (leg_prepare(&lr, &e) < 0) {
-		leg_emit(&lr, NULL, RUN_LINE_INFO, e.msg);
+		leg_fail(&lr, e.msg);
 		err_clear(&e);
 	} else if (lr.job->uses) {
 		json_t *called = NULL;
@@ -990,10 +1035,9 @@ int leg_execute(struct leg *leg)
 		if (called)
 			json_object_set_new(leg->report, "called", called);
 	} else if ((lr.job->container || lr.job->services) && !lr.run->opt->host) {
-		leg_emit(&lr, NULL, RUN_LINE_INFO,
-			 "error: this job runs in a container (container:/services:), which "
-			 "Ampel does not start yet; run with --host to run its steps on this "
-			 "machine");
+		leg_fail(&lr,
+			 "this job runs in a container (container:/services:), which Ampel "
+			 "does not start yet; run with --host to run its steps on this machine");
 	} else {
 		struct step_scope scope = { .steps = json_object_get(lr.contexts, "steps"),
 					    .reports = steps_reports };
@@ -1008,6 +1052,20 @@ int leg_execute(struct leg *leg)
 			json_decref(log);
 		}
 		leg->outputs = leg_outputs(&lr);
+		if (lr.status == EXPR_STATUS_FAILURE && lr.job->continue_on_error) {
+			/* per leg: `continue-on-error: ${{ matrix.experimental }}` */
+			struct expr_env env;
+			expr_env_for(&lr, &env, lr.contexts);
+			json_t *value = NULL;
+			if (expr_interpolate_value(lr.job->continue_on_error, &env, &value, &e) ==
+			    0)
+				leg->continue_on_error =
+					json_is_string(value)
+						? str_eq_icase(json_string_value(value), "true")
+						: expr_value_truthy(value);
+			err_clear(&e);
+			json_decref(value);
+		}
 		leg->result = atomic_load(&leg->cancel) && lr.status != EXPR_STATUS_SUCCESS
 				      ? "cancelled"
 			      : lr.status == EXPR_STATUS_SUCCESS ? "success"
