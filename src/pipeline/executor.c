@@ -47,23 +47,6 @@ static void run_info(struct run *run, const char *job, const char *fmt, ...)
 	buf_free(&text);
 }
 
-static bool is_insert_directive(const char *key)
-{
-	/* `${{ insert }}`, spaces optional: actions/runner's template directive */
-	const char *p = key;
-	if (strncmp(p, "${{", 3) != 0)
-		return false;
-	p += 3;
-	while (*p == ' ')
-		p++;
-	if (strncmp(p, "insert", 6) != 0)
-		return false;
-	p += 6;
-	while (*p == ' ')
-		p++;
-	return strcmp(p, "}}") == 0;
-}
-
 /*
  * Replaces every string holding `${{` in value with what it evaluates to,
  * keys included. As in the runner's templates, a `${{ insert }}` key merges
@@ -109,7 +92,7 @@ json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, stru
 				json_decref(out);
 				return NULL;
 			}
-			if (is_insert_directive(key)) {
+			if (expr_is_insert_directive(key)) {
 				if (!json_is_object(evaluated)) {
 					json_decref(evaluated);
 					json_decref(out);

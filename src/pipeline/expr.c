@@ -2991,3 +2991,20 @@ int expr_check_text(const char *text, bool condition, const char *const *context
 		at = s.end;
 	}
 }
+
+bool expr_is_insert_directive(const char *key)
+{
+	/* `${{ insert }}`, spaces optional: actions/runner's template directive */
+	const char *p = key;
+	if (strncmp(p, "${{", 3) != 0)
+		return false;
+	p += 3;
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "insert", 6) != 0)
+		return false;
+	p += 6;
+	while (*p == ' ')
+		p++;
+	return strcmp(p, "}}") == 0;
+}

@@ -79,6 +79,8 @@ int expr_condition(const char *text, const struct expr_env *env, bool *out, stru
  * NULL-terminated list, or NULL to allow any name). Errors name the column.
  */
 int expr_check(const char *source, const char *const *contexts_allowed, struct err *e);
+/* True for a `${{ insert }}` mapping key, the runner's merge directive. */
+bool expr_is_insert_directive(const char *key);
 /* Checks every ${{ … }} in text; for a condition (if:), bare text is one expression. */
 int expr_check_text(const char *text, bool condition, const char *const *contexts_allowed,
 		    struct err *e);
