@@ -147,7 +147,7 @@ json_t *run_evaluate_env(const json_t *env, const struct expr_env *expr_env, str
 				buf_free(&text);
 				json_decref(strings);
 				json_decref(out);
-				return err_prefix(e, "env %s: ", key), NULL;
+				return err_prefix(e, "env %s", key), NULL;
 			}
 		} else {
 			char *converted = expr_value_to_string(item);
@@ -629,7 +629,7 @@ static int run_prepare_contexts(struct run *run, const char *event, const json_t
 	json_decref(contexts);
 	if (!wf_env) {
 		json_decref(options_env);
-		return err_prefix(e, "%s: ", run->wf->file);
+		return err_prefix(e, "%s", run->wf->file);
 	}
 	json_object_update(options_env, wf_env);
 	json_decref(wf_env);
@@ -746,7 +746,7 @@ static int check_calls(const struct workflow *wf, const char *repo_dir, struct e
 		int rc = workflow_load(&called, path, e);
 		free(path);
 		if (rc < 0)
-			return err_prefix(e, "%s:%d: job '%s': ", wf->file, job->line, job->id);
+			return err_prefix(e, "%s:%d: job '%s'", wf->file, job->line, job->id);
 		const struct workflow_trigger *trigger =
 			workflow_find_trigger(called, "workflow_call");
 		const json_t *declared =

@@ -113,6 +113,10 @@ int matrix_expand(const json_t *matrix, const char *what, json_t **out, struct e
 		keys[key_count++] = key;
 	}
 
+	if (key_count == 0 && json_array_size(include) == 0) {
+		free(keys);
+		return err_set(e, "job '%s': strategy.matrix defines no values", what);
+	}
 	json_t *legs = json_array();
 	if (key_count > 0) {
 		json_t *partial = json_object();

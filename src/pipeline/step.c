@@ -869,8 +869,7 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 	expr_env_for(lr, &env, lr->contexts);
 	json_t *job_env = lr->job->env ? run_evaluate_env(lr->job->env, &env, e) : json_object();
 	if (!job_env)
-		return err_prefix(e, "%s:%d: job '%s': ", run->wf->file, lr->job->line,
-				  lr->job->id);
+		return err_prefix(e, "%s:%d: job '%s'", run->wf->file, lr->job->line, lr->job->id);
 	lr->env = json_deep_copy(run->env);
 	/* With --host the container's env: still describes what the steps expect. */
 	const json_t *container_env = json_object_get(lr->job->container, "env");
@@ -878,8 +877,7 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 		json_t *evaluated = run_evaluate_env(container_env, &env, e);
 		if (!evaluated) {
 			json_decref(job_env);
-			return err_prefix(e, "%s:%d: container.env: ", run->wf->file,
-					  lr->job->line);
+			return err_prefix(e, "%s:%d: container.env", run->wf->file, lr->job->line);
 		}
 		json_object_update(lr->env, evaluated);
 		json_decref(evaluated);
@@ -895,7 +893,7 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 	if (lr->job->timeout_minutes) {
 		json_t *value = NULL;
 		if (expr_interpolate_value(lr->job->timeout_minutes, &env, &value, e) < 0)
-			return err_prefix(e, "%s:%d: timeout-minutes: ", run->wf->file,
+			return err_prefix(e, "%s:%d: timeout-minutes", run->wf->file,
 					  lr->job->line);
 		minutes = json_is_number(value)	  ? json_number_value(value)
 			  : json_is_string(value) ? atof(json_string_value(value))

@@ -1,19 +1,205 @@
 /* trigger: event filters and inputs; see trigger.h. */
 #include "pipeline/trigger.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/workflow.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/glob.h"
 #include "util/str.h"
+#include "util/xalloc.h"
+
+/*
+ * GitHub's filter patterns are not git's wildmatch: `**` matches any run of
+ * characters (so `**.js` matches js/index.js), `**` + `/` also matches
+ * nothing (`**` + `/README.md` matches README.md), and `?` and `+` are
+ * regex quantifiers on the preceding character (`*.jsx?` matches page.js,
+ * `v[12].[0-9]+` matches v1.10). A pattern compiles to a small NFA that runs
+ * in time proportional to pattern length times name length, so no filter
+ * can make matching backtrack.
+ */
+enum pattern_op { PAT_CHAR, PAT_SPLIT, PAT_JMP, PAT_MATCH };
+
+struct pattern_inst {
+	enum pattern_op op;
+	size_t x, y;	       /* PAT_SPLIT: both; PAT_JMP: x */
+	unsigned char set[32]; /* PAT_CHAR: the bytes it accepts */
+};
+
+struct pattern {
+	struct pattern_inst *code;
+	size_t count, cap;
+};
+
+static size_t pattern_emit(struct pattern *p, enum pattern_op op, size_t x, size_t y)
+{
+	if (p->count == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->code = xrealloc(p->code, p->cap * sizeof(*p->code));
+	}
+	memset(&p->code[p->count], 0, sizeof(*p->code));
+	p->code[p->count].op = op;
+	p->code[p->count].x = x;
+	p->code[p->count].y = y;
+	return p->count++;
+}
+
+static void set_add(unsigned char *set, unsigned char c)
+{
+	set[c / 8] |= (unsigned char)(1u << (c % 8));
+}
+
+static bool set_has(const unsigned char *set, unsigned char c)
+{
+	return set[c / 8] & (1u << (c % 8));
+}
+
+/* `*` (no '/'), `**` (anything), `**` + '/' (nothing, or anything ending in '/'). */
+static const char *compile_star(struct pattern *p, const char *s)
+{
+	size_t loop = pattern_emit(p, PAT_SPLIT, 0, 0);
+	size_t any = pattern_emit(p, PAT_CHAR, 0, 0);
+	memset(p->code[any].set, 0xff, sizeof(p->code[any].set));
+	p->code[loop].x = any;
+	if (s[1] != '*') {
+		p->code[any].set['/' / 8] &= (unsigned char)~(1u << ('/' % 8));
+		pattern_emit(p, PAT_JMP, loop, 0);
+		p->code[loop].y = p->count;
+		return s + 1;
+	}
+	if (s[2] != '/') {
+		pattern_emit(p, PAT_JMP, loop, 0);
+		p->code[loop].y = p->count;
+		return s + 2;
+	}
+	pattern_emit(p, PAT_SPLIT, any, p->count + 1);
+	size_t slash = pattern_emit(p, PAT_CHAR, 0, 0);
+	set_add(p->code[slash].set, '/');
+	p->code[loop].y = p->count;
+	return s + 3;
+}
+
+/* False when the pattern cannot be parsed (unclosed `[`, trailing `\`). */
+static bool pattern_compile(struct pattern *p, const char *s)
+{
+	while (*s) {
+		if (*s == '*') {
+			s = compile_star(p, s);
+			while (*s == '?' || *s == '+')
+				s++; /* `*?` is a lazy `*`: the same names match */
+			continue;
+		}
+		unsigned char set[32] = { 0 };
+		if (*s == '[') {
+			const char *end = strchr(s + 1, ']');
+			if (!end || end == s + 1)
+				return false;
+			for (const char *c = s + 1; c < end; c++) {
+				if (c + 2 < end && c[1] == '-') {
+					for (int b = (unsigned char)c[0]; b <= (unsigned char)c[2];
+					     b++)
+						set_add(set, (unsigned char)b);
+					c += 2;
+				} else {
+					set_add(set, (unsigned char)*c);
+				}
+			}
+			s = end + 1;
+		} else if (*s == '\\') {
+			if (!s[1])
+				return false;
+			set_add(set, (unsigned char)s[1]);
+			s += 2;
+		} else {
+			set_add(set, (unsigned char)*s);
+			s++;
+		}
+		size_t at = p->count;
+		if (*s == '?') {
+			pattern_emit(p, PAT_SPLIT, at + 1, at + 2);
+		}
+		size_t ch = pattern_emit(p, PAT_CHAR, 0, 0);
+		memcpy(p->code[ch].set, set, sizeof(set));
+		if (*s == '+')
+			pattern_emit(p, PAT_SPLIT, ch, ch + 2);
+		while (*s == '?' || *s == '+')
+			s++; /* a second quantifier (`a+?`) changes nothing */
+	}
+	pattern_emit(p, PAT_MATCH, 0, 0);
+	return true;
+}
+
+/*
+ * Adds pc and what it reaches without reading a byte to list. Iterative,
+ * with stack room for every instruction (each is pushed once per
+ * generation), so a long run of `a?a?…` cannot exhaust the C stack.
+ */
+static void pattern_follow(const struct pattern *p, size_t pc, size_t *list, size_t *count,
+			   size_t *stack, unsigned *mark, unsigned generation)
+{
+	size_t depth = 0;
+	mark[pc] = generation;
+	stack[depth++] = pc;
+	while (depth) {
+		const struct pattern_inst *in = &p->code[stack[--depth]];
+		size_t targets[2] = { in->x, in->y };
+		size_t target_count = in->op == PAT_SPLIT ? 2 : in->op == PAT_JMP ? 1 : 0;
+		if (!target_count)
+			list[(*count)++] = (size_t)(in - p->code);
+		for (size_t t = target_count; t-- > 0;) {
+			if (mark[targets[t]] != generation) {
+				mark[targets[t]] = generation;
+				stack[depth++] = targets[t];
+			}
+		}
+	}
+}
+
+static bool pattern_match(const char *pattern, const char *value)
+{
+	struct pattern p = { 0 };
+	if (!pattern_compile(&p, pattern)) {
+		free(p.code);
+		return false;
+	}
+	size_t *now = xcalloc(p.count, sizeof(*now));
+	size_t *next = xcalloc(p.count, sizeof(*next));
+	size_t *stack = xcalloc(p.count, sizeof(*stack));
+	unsigned *mark = xcalloc(p.count, sizeof(*mark));
+	unsigned generation = 1;
+	size_t now_count = 0;
+	pattern_follow(&p, 0, now, &now_count, stack, mark, generation);
+	for (const unsigned char *c = (const unsigned char *)value; *c && now_count; c++) {
+		size_t next_count = 0;
+		generation++;
+		for (size_t i = 0; i < now_count; i++) {
+			const struct pattern_inst *in = &p.code[now[i]];
+			if (in->op == PAT_CHAR && set_has(in->set, *c))
+				pattern_follow(&p, now[i] + 1, next, &next_count, stack, mark,
+					       generation);
+		}
+		size_t *swap = now;
+		now = next;
+		next = swap;
+		now_count = next_count;
+	}
+	bool matched = false;
+	for (size_t i = 0; i < now_count; i++)
+		if (p.code[now[i]].op == PAT_MATCH)
+			matched = true;
+	free(now);
+	free(next);
+	free(stack);
+	free(mark);
+	free(p.code);
+	return matched;
+}
 
 /*
  * GitHub evaluates filter patterns in order: a match includes, a later
- * `!pattern` match excludes again. `**` crosses '/', `*` does not — git's
- * wildmatch dialect, which glob implements.
+ * `!pattern` match excludes again, and a later positive match re-includes.
  */
 static bool patterns_match(const json_t *patterns, const char *value)
 {
@@ -21,7 +207,7 @@ static bool patterns_match(const json_t *patterns, const char *value)
 	size_t i;
 	const json_t *pattern;
 	if (json_is_string(patterns)) {
-		return glob_match(json_string_value(patterns), value);
+		return pattern_match(json_string_value(patterns), value);
 	}
 	json_array_foreach(patterns, i, pattern)
 	{
@@ -29,9 +215,9 @@ static bool patterns_match(const json_t *patterns, const char *value)
 		if (!text)
 			continue;
 		if (text[0] == '!') {
-			if (included && glob_match(text + 1, value))
+			if (included && pattern_match(text + 1, value))
 				included = false;
-		} else if (!included && glob_match(text, value)) {
+		} else if (!included && pattern_match(text, value)) {
 			included = true;
 		}
 	}
@@ -87,6 +273,7 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 	if (!json_is_object(filters))
 		return true;
 	const char *ref = ev->ref ? ev->ref : "";
+	bool check_paths = true;
 	if (strcmp(ev->name, "push") == 0) {
 		bool is_tag = str_starts_with(ref, "refs/tags/");
 		const char *short_ref = is_tag ? ref + strlen("refs/tags/")
@@ -104,6 +291,8 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 			say(why, "the %s filters exclude %s", is_tag ? "tag" : "branch", short_ref);
 			return false;
 		}
+		/* GitHub: "Path filters are not evaluated for pushes of tags." */
+		check_paths = !is_tag;
 	} else if (strcmp(ev->name, "pull_request") == 0 ||
 		   strcmp(ev->name, "pull_request_target") == 0) {
 		bool defined;
@@ -114,7 +303,7 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 			return false;
 		}
 	}
-	if (!paths_allow(filters, ev)) {
+	if (check_paths && !paths_allow(filters, ev)) {
 		say(why, "no changed file matches the paths filters%s%s", "", "");
 		return false;
 	}
@@ -142,7 +331,7 @@ static int typed_input(const char *name, const json_t *spec, const json_t *value
 		} else {
 			char *end = NULL;
 			double number = text ? strtod(text, &end) : 0;
-			if (!text || !*text || *end)
+			if (!text || !*text || *end || !isfinite(number))
 				return err_set(e, "input '%s' must be a number, not '%s'", name,
 					       text ? text : "?");
 			*out = json_real(number);
@@ -213,7 +402,7 @@ int trigger_inputs(const struct workflow *wf, const char *event, const json_t *g
 		} else if (typed_input(name, spec, provided ? provided : fallback, &typed, e) < 0) {
 			json_decref(*out);
 			*out = NULL;
-			return err_prefix(e, "%s: ", wf->file);
+			return err_prefix(e, "%s", wf->file);
 		}
 		json_object_set_new(*out, name, typed);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pipeline/expr.h"
 #include "pipeline/workflow.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -84,6 +85,11 @@ static int string_object(struct loader *ld, const struct yaml_node *node, const 
 	json_t *obj = json_object();
 	for (size_t i = 0; i < node->count; i++) {
 		const struct yaml_node *value = node->pairs[i].value;
+		if (node->pairs[i].key->kind != YAML_SCALAR) {
+			json_decref(obj);
+			return yaml_err(ld->e, ld->file, node->pairs[i].key,
+					"%s: names must be strings", what);
+		}
 		if (value->kind != YAML_SCALAR) {
 			json_decref(obj);
 			return yaml_err(ld->e, ld->file, value, "%s '%s' must be a string", what,
@@ -239,11 +245,20 @@ static const char *const job_keys[] = {
 	"steps",
 	"permissions",
 	"concurrency",
+	"snapshot",
 	NULL,
+};
+
+/* What a job that calls a reusable workflow may have besides `uses`. */
+static const char *const call_job_keys[] = {
+	"name",	 "uses", "with",	"secrets",     "strategy",
+	"needs", "if",	 "permissions", "concurrency", NULL,
 };
 
 static int load_job(struct loader *ld, const struct yaml_node *key, const struct yaml_node *node)
 {
+	if (key->kind != YAML_SCALAR)
+		return yaml_err(ld->e, ld->file, key, "a job id must be a string");
 	const char *id = key->value;
 	if (!valid_id(id))
 		return yaml_err(ld->e, ld->file, key,
@@ -302,10 +317,13 @@ static int load_job(struct loader *ld, const struct yaml_node *key, const struct
 	}
 	const struct yaml_node *steps = yaml_get(node, "steps");
 	if (job->uses) {
-		if (steps)
-			return yaml_err(ld->e, ld->file, steps,
-					"job '%s' calls a reusable workflow and cannot have steps",
-					id);
+		for (size_t i = 0; i < node->count; i++)
+			if (!key_in(node->pairs[i].key->value, call_job_keys))
+				return yaml_err(
+					ld->e, ld->file, node->pairs[i].key,
+					"job '%s' calls a reusable workflow and cannot have "
+					"'%s'",
+					id, node->pairs[i].key->value);
 		return 0;
 	}
 	if (job->with || job->secrets)
@@ -332,11 +350,117 @@ static void add_trigger(struct workflow *wf, const char *event, json_t *filters)
 	wf->triggers_count++;
 }
 
+/* The events GitHub runs workflows for; anything else is a typo. */
+static const char *const events[] = {
+	"branch_protection_rule",
+	"check_run",
+	"check_suite",
+	"create",
+	"delete",
+	"deployment",
+	"deployment_status",
+	"discussion",
+	"discussion_comment",
+	"fork",
+	"gollum",
+	"image_version",
+	"issue_comment",
+	"issues",
+	"label",
+	"merge_group",
+	"milestone",
+	"page_build",
+	"project",
+	"project_card",
+	"project_column",
+	"public",
+	"pull_request",
+	"pull_request_review",
+	"pull_request_review_comment",
+	"pull_request_target",
+	"push",
+	"registry_package",
+	"release",
+	"repository_dispatch",
+	"schedule",
+	"status",
+	"watch",
+	"workflow_call",
+	"workflow_dispatch",
+	"workflow_run",
+	NULL,
+};
+
+static int check_event(struct loader *ld, const struct yaml_node *name)
+{
+	if (name->kind != YAML_SCALAR)
+		return yaml_err(ld->e, ld->file, name, "on: expected an event name");
+	if (!key_in(name->value, events))
+		return yaml_err(ld->e, ld->file, name, "unknown event '%s'", name->value);
+	return 0;
+}
+
+/* The filters each event takes, so a misspelt `branch:` is not ignored. */
+static int check_filters(struct loader *ld, const char *event, const struct yaml_node *filters)
+{
+	static const char *const push_keys[] = { "branches",	"branches-ignore", "tags",
+						 "tags-ignore", "paths",	   "paths-ignore",
+						 NULL };
+	static const char *const pull_keys[] = { "types", "branches",	  "branches-ignore",
+						 "paths", "paths-ignore", NULL };
+	static const char *const dispatch_keys[] = { "inputs", NULL };
+	static const char *const call_keys[] = { "inputs", "outputs", "secrets", NULL };
+	static const char *const run_keys[] = { "workflows", "types", "branches", "branches-ignore",
+						NULL };
+	static const char *const image_keys[] = { "names", "versions", NULL };
+	static const char *const other_keys[] = { "types", NULL };
+	const char *const *allowed = other_keys;
+	if (strcmp(event, "push") == 0)
+		allowed = push_keys;
+	else if (strcmp(event, "pull_request") == 0 || strcmp(event, "pull_request_target") == 0)
+		allowed = pull_keys;
+	else if (strcmp(event, "workflow_dispatch") == 0)
+		allowed = dispatch_keys;
+	else if (strcmp(event, "workflow_call") == 0)
+		allowed = call_keys;
+	else if (strcmp(event, "workflow_run") == 0)
+		allowed = run_keys;
+	else if (strcmp(event, "image_version") == 0)
+		allowed = image_keys;
+	struct buf what = BUF_INIT;
+	buf_addf(&what, "on.%s", event);
+	int rc = check_keys(ld, filters, what.data, allowed);
+	buf_free(&what);
+	if (rc < 0)
+		return -1;
+	/* GitHub rejects a filter next to its -ignore twin: `!` patterns do both. */
+	static const char *const twins[] = { "branches", "tags", "paths", NULL };
+	for (const char *const *twin = twins; *twin; twin++) {
+		struct buf ignore = BUF_INIT;
+		buf_addf(&ignore, "%s-ignore", *twin);
+		const struct yaml_node *only = yaml_get(filters, *twin);
+		const struct yaml_node *skip = yaml_get(filters, ignore.data);
+		buf_free(&ignore);
+		if (only && skip) {
+			const struct yaml_node *later = only->line > skip->line ? only : skip;
+			for (size_t i = 0; i < filters->count; i++)
+				if (filters->pairs[i].value == later)
+					later = filters->pairs[i].key;
+			return yaml_err(ld->e, ld->file, later,
+					"on.%s cannot have both '%s' and '%s-ignore'", event, *twin,
+					*twin);
+		}
+	}
+	return 0;
+}
+
 /* `on:` may be an event name, a list of names, or a mapping of filters. */
 static int load_triggers(struct loader *ld, const struct yaml_node *node)
 {
 	switch (node->kind) {
 	case YAML_SCALAR:
+		if (check_event(ld, node) < 0)
+			return -1;
 		add_trigger(ld->wf, node->value, NULL);
 		return 0;
 	case YAML_SEQUENCE:
@@ -344,18 +468,24 @@ static int load_triggers(struct loader *ld, const struct yaml_node *node)
 			if (node->items[i]->kind != YAML_SCALAR)
 				return yaml_err(ld->e, ld->file, node->items[i],
 						"on: expected an event name");
+			if (check_event(ld, node->items[i]) < 0)
+				return -1;
 			add_trigger(ld->wf, node->items[i]->value, NULL);
 		}
 		return 0;
 	case YAML_MAPPING:
 		for (size_t i = 0; i < node->count; i++) {
+			const char *event = node->pairs[i].key->value;
 			const struct yaml_node *value = node->pairs[i].value;
+			if (check_event(ld, node->pairs[i].key) < 0)
+				return -1;
 			if (!yaml_is_null(value) && value->kind != YAML_MAPPING &&
-			    strcmp(node->pairs[i].key->value, "schedule") != 0)
+			    strcmp(event, "schedule") != 0)
 				return yaml_err(ld->e, ld->file, value,
-						"on.%s must be a mapping of filters",
-						node->pairs[i].key->value);
-			add_trigger(ld->wf, node->pairs[i].key->value,
+						"on.%s must be a mapping of filters", event);
+			if (value->kind == YAML_MAPPING && check_filters(ld, event, value) < 0)
+				return -1;
+			add_trigger(ld->wf, event,
 				    yaml_is_null(value) ? NULL : json_from_yaml(value));
 		}
 		return 0;
@@ -401,6 +531,51 @@ static int check_needs(struct loader *ld)
 	return rc;
 }
 
+/* The contexts any expression of a workflow may name. */
+static const char *const expression_contexts[] = { "github",   "env",	 "vars",  "secrets",
+						   "job",      "jobs",	 "steps", "runner",
+						   "strategy", "matrix", "needs", "inputs",
+						   NULL };
+
+/*
+ * A bad expression is a load error, as on GitHub: nothing runs, and the
+ * message names the line, instead of one step failing halfway through.
+ */
+static int check_expressions(struct loader *ld, const struct yaml_node *node, bool condition)
+{
+	switch (node->kind) {
+	case YAML_SCALAR: {
+		if (!condition && !strstr(node->value, "${{"))
+			return 0;
+		struct err inner = ERR_INIT;
+		if (expr_check_text(node->value, condition, expression_contexts, &inner) < 0) {
+			yaml_err(ld->e, ld->file, node, "%s", inner.msg);
+			err_clear(&inner);
+			return -1;
+		}
+		return 0;
+	}
+	case YAML_SEQUENCE:
+		for (size_t i = 0; i < node->count; i++)
+			if (check_expressions(ld, node->items[i], false) < 0)
+				return -1;
+		return 0;
+	case YAML_MAPPING:
+		for (size_t i = 0; i < node->count; i++) {
+			const char *key = yaml_str(node->pairs[i].key);
+			bool is_if = key && (strcmp(key, "if") == 0 || strcmp(key, "pre-if") == 0 ||
+					     strcmp(key, "post-if") == 0);
+			if ((!key || !expr_is_insert_directive(key)) &&
+			    check_expressions(ld, node->pairs[i].key, false) < 0)
+				return -1;
+			if (check_expressions(ld, node->pairs[i].value, is_if) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 static const char *const workflow_keys[] = { "name",	    "run-name",	   "on",
 					     "env",	    "defaults",	   "jobs",
 					     "permissions", "concurrency", NULL };
@@ -420,7 +595,8 @@ int workflow_parse(struct workflow **out, const char *file, const char *data, si
 		goto done;
 	}
 	if (expect_mapping(&ld, root, "a workflow") < 0 ||
-	    check_keys(&ld, root, "the workflow", workflow_keys) < 0)
+	    check_keys(&ld, root, "the workflow", workflow_keys) < 0 ||
+	    check_expressions(&ld, root, false) < 0)
 		goto done;
 	const struct yaml_node *value;
 	if ((value = yaml_get(root, "name")) && scalar_text(&ld, value, "name", &ld.wf->name) < 0)
@@ -475,6 +651,8 @@ static const char *const runs_keys[] = {
 	"image", "args", "entrypoint", "env",  "pre-entrypoint", "post-entrypoint", NULL
 };
 
+static const char *const node_versions[] = { "node12", "node16", "node20", "node24", NULL };
+
 static int load_action_runs(struct loader *ld, struct workflow_action *action,
 			    const struct yaml_node *runs)
 {
@@ -511,9 +689,17 @@ static int load_action_runs(struct loader *ld, struct workflow_action *action,
 				return yaml_err(ld->e, ld->file, steps->items[i],
 						"a run step of a composite action needs 'shell'");
 		}
-	} else if (strncmp(action->using, "node", 4) == 0) {
+	} else if (key_in(action->using, node_versions)) {
 		if (!action->main)
 			return yaml_err(ld->e, ld->file, runs, "a Node action needs runs.main");
+	} else if (strcmp(action->using, "docker") == 0) {
+		if (!yaml_get(runs, "image"))
+			return yaml_err(ld->e, ld->file, runs, "a Docker action needs runs.image");
+	} else {
+		return yaml_err(ld->e, ld->file, yaml_get(runs, "using"),
+				"runs.using '%s' is not one of composite, docker, node12, node16, "
+				"node20, node24",
+				action->using);
 	}
 	return 0;
 }
@@ -531,7 +717,7 @@ int workflow_action_load(struct workflow_action **out, const char *dir, struct e
 	if (buf_read_file(&data, path.data, WORKFLOW_MAX_BYTES, e) < 0) {
 		buf_free(&path);
 		buf_free(&data);
-		return err_prefix(e, "no action.yml in %s: ", dir);
+		return err_prefix(e, "no action.yml in %s", dir);
 	}
 	struct yaml_doc *doc = NULL;
 	int rc = yaml_parse(&doc, path.data, data.data ? data.data : "", data.len, e);
@@ -560,7 +746,7 @@ int workflow_action_load(struct workflow_action **out, const char *dir, struct e
 					  : json_object();
 		if (!(value = yaml_get(root, "runs")))
 			yaml_err(e, action->file, root, "the action has no 'runs'");
-		else
+		else if (check_expressions(&ld, root, false) == 0)
 			rc = load_action_runs(&ld, action, value);
 	}
 	yaml_doc_free(doc);

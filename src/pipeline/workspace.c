@@ -45,7 +45,7 @@ int workspace_copy_tree(const char *from, const char *to, struct err *e)
 	int rc = spawn_capture(argv, NULL, &out, NULL, e);
 	buf_free(&out);
 	buf_free(&source);
-	return rc < 0 ? err_prefix(e, "copying %s to %s: ", from, to) : 0;
+	return rc < 0 ? err_prefix(e, "copying %s to %s", from, to) : 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
