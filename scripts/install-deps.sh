@@ -10,6 +10,8 @@ packages=(
 	libyaml-dev libjansson-dev libpcre2-dev libxml2-dev
 	# tests, sanitizers, fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
+	# ampel run --sandbox (and its tests)
+	bubblewrap
 	# lint and benchmarks
 	clang-format cppcheck hyperfine findutils
 )

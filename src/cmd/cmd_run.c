@@ -58,6 +58,8 @@ const char cmd_run_usage[] =
 	"  --env NAME=VALUE          extra environment for every step (repeatable)\n"
 	"  --parallel N              job legs run at once (default 4)\n"
 	"  --host                    run container: jobs' steps on this machine\n"
+	"  --sandbox                 run every step under bubblewrap (bwrap): read-only\n"
+	"                            file system but for the job's own directories\n"
 	"  --work-dir DIR            keep workspaces and artifacts in DIR\n"
 	"  --list                    list the workflows and jobs, and whether the event\n"
 	"                            runs them; run nothing\n"
@@ -67,6 +69,22 @@ const char cmd_run_usage[] =
 	"  -h, --help                show this help\n";
 
 static atomic_int interrupted;
+
+static bool program_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	struct vec dirs = VEC_INIT;
+	str_split(path ? path : "/usr/bin:/bin", ':', &dirs);
+	bool found = false;
+	for (size_t i = 0; i < dirs.len && !found; i++) {
+		struct buf candidate = BUF_INIT;
+		buf_addf(&candidate, "%s/%s", (char *)dirs.items[i], name);
+		found = access(candidate.data, X_OK) == 0;
+		buf_free(&candidate);
+	}
+	vec_free(&dirs, free);
+	return found;
+}
 
 static void on_interrupt(int signal_number)
 {
@@ -84,7 +102,7 @@ struct run_settings {
 	const char *work_dir;
 	json_t *inputs, *secrets, *vars, *env;
 	long parallel;
-	bool host, list, dry_run, json, quiet;
+	bool host, sandbox, list, dry_run, json, quiet;
 };
 
 /* NAME=VALUE into an object; the value may itself contain '='. */
@@ -441,6 +459,7 @@ static int run_all(struct run_settings *s)
 		.max_parallel = (int)s->parallel,
 		.dry_run = s->dry_run,
 		.host = s->host,
+		.sandbox = s->sandbox,
 		.cancel = &interrupted,
 		.on_line = print_line,
 		.line_ctx = &terminal,
@@ -522,6 +541,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		OPT_ENV,
 		OPT_PARALLEL,
 		OPT_HOST,
+		OPT_SANDBOX,
 		OPT_WORK_DIR,
 		OPT_LIST,
 		OPT_DRY_RUN,
@@ -540,6 +560,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "parallel", required_argument, NULL, OPT_PARALLEL },
 		{ "host", no_argument, NULL, OPT_HOST },
+		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
 		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
@@ -598,6 +619,9 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		case OPT_HOST:
 			s.host = true;
 			break;
+		case OPT_SANDBOX:
+			s.sandbox = true;
+			break;
 		case OPT_WORK_DIR:
 			s.work_dir = optarg;
 			break;
@@ -626,6 +650,9 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 			status = cmd_usage_error("run", "expected one PATH, got %d", argc - optind);
 		else if (stat(s.root, &st) != 0 || !S_ISDIR(st.st_mode))
 			status = cmd_usage_error("run", "'%s' is not a directory", s.root);
+		else if (s.sandbox && !program_on_path("bwrap"))
+			status = cmd_usage_error("run", "--sandbox needs bubblewrap (bwrap), which "
+							"is not installed");
 	}
 	if (status == EXIT_OK) {
 		struct sigaction action = { .sa_handler = on_interrupt };

@@ -57,6 +57,10 @@ struct run_options {
 	int max_parallel;     /* concurrent job legs; 0: 4 */
 	bool dry_run;	      /* plan and evaluate conditions, run nothing */
 	bool host;	      /* run `container:` jobs on the host instead of failing */
+	/* Run every step under bubblewrap: the file system read-only except the
+	 * leg's own directory, the artifact and cache stores and a private /tmp;
+	 * own PID, IPC and UTS namespaces. The network stays. */
+	bool sandbox;
 	const atomic_int *cancel;
 
 	run_line_fn *on_line;

@@ -359,6 +359,53 @@ static void step_files_apply(struct leg_run *lr, struct step_process *sp,
 	buf_free(&data);
 }
 
+/*
+ * bwrap in front of the step's argv. Order matters: later binds cover
+ * earlier ones, so the private /tmp comes before the leg's own directories
+ * (which usually live under /tmp).
+ */
+static char **sandbox_argv(struct leg_run *lr, const struct step_process *sp)
+{
+	struct vec argv = VEC_INIT;
+	const char *fixed[] = { "bwrap",
+				"--ro-bind",
+				"/",
+				"/",
+				"--dev",
+				"/dev",
+				"--proc",
+				"/proc",
+				"--tmpfs",
+				"/tmp",
+				"--unshare-pid",
+				"--unshare-ipc",
+				"--unshare-uts",
+				"--die-with-parent",
+				"--new-session" };
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		vec_push(&argv, xstrdup(fixed[i]));
+	const char *writable[] = { lr->dir, lr->run->artifacts_dir, lr->run->cache_dir };
+	for (size_t i = 0; i < 3; i++) {
+		struct err ignored = ERR_INIT;
+		if (workspace_make_dir(writable[i], &ignored) < 0) {
+			err_clear(&ignored);
+			continue;
+		}
+		vec_push(&argv, xstrdup("--bind"));
+		vec_push(&argv, xstrdup(writable[i]));
+		vec_push(&argv, xstrdup(writable[i]));
+	}
+	if (sp->cwd) {
+		vec_push(&argv, xstrdup("--chdir"));
+		vec_push(&argv, xstrdup(sp->cwd));
+	}
+	vec_push(&argv, xstrdup("--"));
+	for (char **arg = sp->argv; *arg; arg++)
+		vec_push(&argv, xstrdup(*arg));
+	vec_push(&argv, NULL);
+	return (char **)argv.items;
+}
+
 int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code, bool *timed_out,
 		     bool *cancelled)
 {
@@ -383,6 +430,7 @@ int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code
 	free(path);
 	vec_push(&env, NULL);
 
+	char **argv = lr->run->opt->sandbox ? sandbox_argv(lr, sp) : sp->argv;
 	struct output_state st = { .lr = lr, .sp = sp };
 	workflow_command_parser_init(&st.parser);
 	const char *unsecure =
@@ -392,7 +440,7 @@ int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code
 			json_object_get(sp->env, "ACTIONS_ALLOW_UNSECURE_COMMANDS"));
 	st.parser.allow_unsecure_commands = workflow_command_flag_enabled(unsecure);
 	struct spawn_options so = {
-		.argv = (const char *const *)sp->argv,
+		.argv = (const char *const *)argv,
 		.cwd = sp->cwd,
 		.clear_env = true,
 		.env = (const char *const *)env.items,
@@ -409,6 +457,8 @@ int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code
 	int rc = spawn_run(&so, &result, &e);
 	workflow_command_parser_free(&st.parser);
 	vec_free(&env, free);
+	if (argv != sp->argv)
+		argv_free(argv);
 	if (rc < 0) {
 		log_line(lr, sp->log, sp->step_name, RUN_LINE_ANNOTATION, e.msg);
 		err_clear(&e);

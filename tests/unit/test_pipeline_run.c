@@ -212,6 +212,40 @@ static void test_work_dir_is_kept_when_given(void **state)
 	free(work);
 }
 
+static void test_sandbox_keeps_steps_inside_their_directories(void **state)
+{
+	(void)state;
+	/* The probe lies outside /tmp: the sandbox's /tmp is private anyway. */
+	char probe[] = "/var/tmp/ampel-sandbox-probe-XXXXXX";
+	int fd = mkstemp(probe);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(probe);
+	struct buf yaml = BUF_INIT;
+	buf_addf(&yaml,
+		 "on: push\n"
+		 "jobs:\n"
+		 "  a:\n"
+		 "    runs-on: x\n"
+		 "    steps:\n"
+		 "      - run: touch %s\n"
+		 "        continue-on-error: true\n"
+		 "      - run: echo fine > in-workspace.txt\n",
+		 probe);
+	struct run_options options = { .sandbox = true };
+	json_t *result = run(yaml.data, &options, NULL);
+	assert_int_not_equal(access(probe, F_OK), 0);
+	const json_t *steps =
+		json_object_get(json_array_get(json_object_get(result, "jobs"), 0), "steps");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "outcome")),
+			    "failure");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 1), "outcome")),
+			    "success");
+	unlink(probe);
+	json_decref(result);
+	buf_free(&yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_from_another_thread_stops_the_run),
 		cmocka_unit_test(test_only_job_runs_it_and_its_needs),
 		cmocka_unit_test(test_work_dir_is_kept_when_given),
+		cmocka_unit_test(test_sandbox_keeps_steps_inside_their_directories),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
