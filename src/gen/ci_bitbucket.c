@@ -31,18 +31,6 @@ static char *cache_name(const struct plan_job *job, size_t index)
 	return buf_detach(&b);
 }
 
-static void shell_quote(struct buf *out, const char *s)
-{
-	buf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_adds(out, "'\\''");
-		else
-			buf_addch(out, *s);
-	}
-	buf_addch(out, '\'');
-}
-
 static json_t *step_script(const struct plan_job *job)
 {
 	json_t *script = json_array();
@@ -54,7 +42,7 @@ static json_t *step_script(const struct plan_job *job)
 	{
 		buf_reset(&line);
 		buf_addf(&line, "export %s=", key);
-		shell_quote(&line, json_string_value(value));
+		buf_add_shell_quoted(&line, json_string_value(value));
 		json_array_append_new(script, json_string(line.data));
 	}
 	for (size_t i = 0; i < job->image_setup.len; i++)

@@ -81,19 +81,6 @@ static int builtin_shell(struct leg_run *lr, const char *step_name, json_t *log,
 	return exit_code;
 }
 
-/* Single-quotes a word for bash. */
-static void shell_quote(struct buf *out, const char *word)
-{
-	buf_addch(out, '\'');
-	for (const char *p = word; *p; p++) {
-		if (*p == '\'')
-			buf_adds(out, "'\\''");
-		else
-			buf_addch(out, *p);
-	}
-	buf_addch(out, '\'');
-}
-
 /* The lines of a multi-line input (path:, restore-keys:), trimmed, blanks dropped. */
 static void input_lines(const char *text, struct vec *out)
 {
@@ -117,13 +104,13 @@ static int copy_matching(struct leg_run *lr, const char *step, json_t *log, cons
 {
 	struct buf script = BUF_INIT;
 	buf_adds(&script, "shopt -s globstar nullglob dotglob; dest=");
-	shell_quote(&script, dest);
+	buf_add_shell_quoted(&script, dest);
 	buf_adds(&script, "; mkdir -p \"$dest\"; n=0; excluded() { for x in");
 	for (size_t i = 0; i < patterns->len; i++) {
 		const char *p = patterns->items[i];
 		if (p[0] == '!') {
 			buf_addch(&script, ' ');
-			shell_quote(&script, p + 1);
+			buf_add_shell_quoted(&script, p + 1);
 		}
 	}
 	buf_adds(&script,
@@ -382,9 +369,9 @@ static void cache_tar_arguments(const struct vec *paths, struct buf *script)
 		buf_addch(script, ' ');
 		if (p[0] == '~') {
 			buf_adds(script, "\"$HOME\"");
-			shell_quote(script, p + 1);
+			buf_add_shell_quoted(script, p + 1);
 		} else {
-			shell_quote(script, p);
+			buf_add_shell_quoted(script, p);
 		}
 	}
 }
@@ -423,7 +410,7 @@ static int action_cache(struct leg_run *lr, const struct workflow_step *step_def
 		if (restore) {
 			struct buf script = BUF_INIT;
 			buf_adds(&script, "tar -xzPf ");
-			shell_quote(&script, restore);
+			buf_add_shell_quoted(&script, restore);
 			rc = builtin_shell(lr, step, log, lr->workspace, script.data, NULL);
 			buf_free(&script);
 			char *matched = cache_key_of(restore);
@@ -443,11 +430,11 @@ static int action_cache(struct leg_run *lr, const struct workflow_step *step_def
 	if (!restore_only && !exact) {
 		struct buf script = BUF_INIT;
 		buf_adds(&script, "tmp=");
-		shell_quote(&script, archive.data);
+		buf_add_shell_quoted(&script, archive.data);
 		buf_adds(&script, ".$$; tar -czPf \"$tmp\"");
 		cache_tar_arguments(&paths, &script);
 		buf_adds(&script, " 2>/dev/null && mv \"$tmp\" ");
-		shell_quote(&script, archive.data);
+		buf_add_shell_quoted(&script, archive.data);
 		buf_adds(&script, " && echo \"Cache saved with key: ");
 		buf_adds(&script, key);
 		buf_adds(&script,

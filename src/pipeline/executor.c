@@ -792,17 +792,10 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 		return -1;
 	struct run run = { 0 };
 	run_init(&run, wf, options, e);
+	int rc = -1;
 	if (run_prepare_top(&run, e) < 0 ||
-	    run_prepare_contexts(&run, options->event.name, options->inputs, e) < 0) {
-		free(run.work_dir);
-		free(run.artifacts_dir);
-		free(run.cache_dir);
-		mask_free(run.mask);
-		json_decref(run.github);
-		json_decref(run.secrets);
-		run_free(&run);
-		return -1;
-	}
+	    run_prepare_contexts(&run, options->event.name, options->inputs, e) < 0)
+		goto done;
 	if (options->only_job) {
 		bool *selected = xcalloc(run.jobs_count + 1, sizeof(*selected));
 		select_jobs(&run, options->only_job, selected);
@@ -812,7 +805,7 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 		if (!any) {
 			free(selected);
 			err_set(e, "%s: there is no job '%s'", wf->file, options->only_job);
-			goto fail;
+			goto done;
 		}
 		for (size_t j = 0; j < run.jobs_count; j++)
 			if (!selected[j]) {
@@ -824,16 +817,13 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 	schedule(&run);
 	*result = run_report(&run);
 	mask_json_strings(run.mask, *result);
-	if (!options->keep_work && !options->work_dir) {
+	rc = 0;
+done:
+	if (run.work_dir && !options->keep_work && !options->work_dir) {
 		struct err ignored = ERR_INIT;
 		workspace_remove_tree(run.work_dir, &ignored);
 		err_clear(&ignored);
 	}
-	int rc = 0;
-	goto done;
-fail:
-	rc = -1;
-done:
 	free(run.work_dir);
 	free(run.artifacts_dir);
 	free(run.cache_dir);

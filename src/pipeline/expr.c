@@ -3,6 +3,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/glob.h"
+#include "util/str.h"
 #include "util/walk.h"
 #include "util/xalloc.h"
 
@@ -310,19 +311,7 @@ static int hex_value(unsigned char c)
 
 static bool ascii_equal_icase(const char *a, size_t alen, const char *b)
 {
-	size_t blen = strlen(b);
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
+	return str_eq_icase_n(a, alen, b, strlen(b));
 }
 
 /* What .NET's Double.TryParse accepts with AllowLeadingSign,

@@ -2262,18 +2262,6 @@ static int needs_build(struct loader *l, struct gjob *j, struct workflow_job *jo
 	return rc;
 }
 
-static void shell_quote(struct buf *out, const char *s)
-{
-	buf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_adds(out, "'\\''");
-		else
-			buf_addch(out, *s);
-	}
-	buf_addch(out, '\'');
-}
-
 /*
  * One bash script for the commands, echoing each as GitLab's log does
  * ("$ command"); set -e stops at the first command that fails, as the
@@ -2292,7 +2280,7 @@ static char *script_render(const struct vec *lines)
 		if (command[first] && command[first + 1])
 			buf_adds(&echo, " # collapsed multi-line command");
 		buf_adds(&b, "printf '%s\\n' ");
-		shell_quote(&b, buf_cstr(&echo));
+		buf_add_shell_quoted(&b, buf_cstr(&echo));
 		buf_addch(&b, '\n');
 		buf_adds(&b, command);
 		buf_addch(&b, '\n');

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "util/buf.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 /* The commands the runner registers, which alone make a line a command. */
@@ -39,28 +40,11 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static bool equals_icase(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-	if (a_len != b_len)
-		return false;
-	for (size_t i = 0; i < a_len; i++) {
-		unsigned char x = (unsigned char)a[i];
-		unsigned char y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /* The command_names index of name, or -1. */
 static int find_command(const char *name, size_t len)
 {
 	for (size_t i = 0; i < COMMAND_COUNT; i++) {
-		if (equals_icase(name, len, command_names[i].name, strlen(command_names[i].name)))
+		if (str_eq_icase_n(name, len, command_names[i].name, strlen(command_names[i].name)))
 			return (int)i;
 	}
 	return -1;
@@ -156,7 +140,7 @@ static void add_property(struct workflow_command *cmd, size_t *cap, const char *
 	char *unescaped = unescape(cmd, value, value_len, true, NULL);
 	for (size_t i = 0; i < cmd->properties_count; i++) {
 		struct workflow_command_property *prop = &cmd->properties[i];
-		if (equals_icase(prop->name, strlen(prop->name), name, name_len)) {
+		if (str_eq_icase_n(prop->name, strlen(prop->name), name, name_len)) {
 			prop->value = unescaped;
 			return;
 		}
@@ -288,7 +272,7 @@ static void deprecated(struct workflow_command *cmd, const char *file)
 
 static bool stop_token_valid(const char *token, size_t len)
 {
-	return len > 0 && !equals_icase(token, len, "pause-logging", strlen("pause-logging")) &&
+	return len > 0 && !str_eq_icase_n(token, len, "pause-logging", strlen("pause-logging")) &&
 	       find_command(token, len) < 0;
 }
 
@@ -348,9 +332,9 @@ static void check_command(struct workflow_command_parser *p, struct workflow_com
 		}
 		while (len > 0 && is_space(s[len - 1]))
 			len--;
-		if (equals_icase(s, len, "on", 2)) {
+		if (str_eq_icase_n(s, len, "on", 2)) {
 			cmd->echo_on = true;
-		} else if (!equals_icase(s, len, "off", 3)) {
+		} else if (!str_eq_icase_n(s, len, "off", 3)) {
 			buf_addf(&b, "echo: the value must be 'on' or 'off', not '%.*s'",
 				 len > 40 ? 40 : (int)len, s);
 			set_error(cmd, true, &b);
@@ -404,7 +388,7 @@ int workflow_command_parse_line(struct workflow_command_parser *p, const char *l
 	if (p->stopped) {
 		/* Only the token is a command now, and an empty one never is. */
 		if (p->stop_token_len == 0 ||
-		    !equals_icase(info, name_len, p->stop_token, p->stop_token_len))
+		    !str_eq_icase_n(info, name_len, p->stop_token, p->stop_token_len))
 			return 0;
 		out->kind = WORKFLOW_COMMAND_RESUME_COMMANDS;
 		out->name = keep_copy(out, info, name_len);
@@ -447,5 +431,5 @@ bool workflow_command_flag_enabled(const char *value)
 	}
 	while (len > 0 && is_space(value[len - 1]))
 		len--;
-	return equals_icase(value, len, "true", 4);
+	return str_eq_icase_n(value, len, "true", 4);
 }

@@ -215,3 +215,15 @@ int buf_write_file(const struct buf *b, const char *path, struct err *e)
 	buf_free(&tmp);
 	return 0;
 }
+
+void buf_add_shell_quoted(struct buf *b, const char *word)
+{
+	buf_addch(b, '\'');
+	for (; *word; word++) {
+		if (*word == '\'')
+			buf_adds(b, "'\\''");
+		else
+			buf_addch(b, *word);
+	}
+	buf_addch(b, '\'');
+}

@@ -31,6 +31,8 @@ void buf_grow(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_adds(struct buf *b, const char *s);
 void buf_addch(struct buf *b, char c);
+/* word in single quotes for a POSIX shell ('\'' for each quote inside). */
+void buf_add_shell_quoted(struct buf *b, const char *word);
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Empties the buffer, keeping its memory. */

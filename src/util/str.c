@@ -103,3 +103,20 @@ bool str_blank(const char *s)
 	}
 	return true;
 }
+
+bool str_eq_icase_n(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	if (a_len != b_len)
+		return false;
+	/* ASCII only, whatever the locale: names, not prose */
+	for (size_t i = 0; i < a_len; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}

@@ -14,6 +14,8 @@ bool str_starts_with(const char *s, const char *prefix);
 bool str_ends_with(const char *s, const char *suffix);
 bool str_eq(const char *a, const char *b); /* NULL-safe */
 bool str_eq_icase(const char *a, const char *b);
+/* ASCII case-insensitive equality of a[0..a_len) and b[0..b_len). */
+bool str_eq_icase_n(const char *a, size_t a_len, const char *b, size_t b_len);
 /* Trims ASCII whitespace in place; returns the first non-space char. */
 char *str_trim(char *s);
 /* Lower-cases ASCII letters in place; returns s. */
