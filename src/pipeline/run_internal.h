@@ -114,7 +114,12 @@ struct leg_run {
 int leg_execute(struct leg *leg);
 int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count,
 		  struct step_scope *scope);
-/* Runs one process with the step environment; output goes through the masks and commands. */
+/* A reason the leg could not run its steps: shown, and kept in the report. */
+void leg_fail(struct leg_run *lr, const char *message);
+void expr_env_for(struct leg_run *lr, struct expr_env *env, json_t *contexts);
+
+/* step_process.c: one process with the step environment; its output goes
+ * through the masks and the workflow commands. */
 struct step_process {
 	const char *step_name;
 	const char *step_id;
@@ -128,10 +133,12 @@ struct step_process {
 };
 int step_process_run(struct leg_run *lr, struct step_process *sp, int *exit_code, bool *timed_out,
 		     bool *cancelled);
-void leg_fail(struct leg_run *lr, const char *message);
+/* A line to the sink (masked); leg_log_line also appends it to log. */
 void leg_emit(struct leg_run *lr, const char *step, enum run_line_kind kind, const char *text);
-void expr_env_for(struct leg_run *lr, struct expr_env *env, json_t *contexts);
-
+void leg_log_line(struct leg_run *lr, json_t *log, const char *step, enum run_line_kind kind,
+		  const char *text);
+int step_files_make(struct leg_run *lr, struct err *e);
+void step_files_free(struct step_files *files);
 void argv_free(char **argv);
 
 /* actions.c */
