@@ -145,8 +145,9 @@ static int read_secret_file(json_t *secrets, const char *path)
 
 static char *git_output(const char *root, const char *const *args)
 {
-	const char *argv[12] = { "git", "-C", root };
-	size_t n = 3;
+	/* Only reading: no optional locks, so a run never blocks the user's git. */
+	const char *argv[12] = { "git", "--no-optional-locks", "-C", root };
+	size_t n = 4;
 	for (; *args && n < 11; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
@@ -166,7 +167,7 @@ static char *git_output(const char *root, const char *const *args)
 static void changed_files(const char *root, struct vec *out)
 {
 	static const char *const dirty[] = { "status", "--porcelain", "--untracked-files=all",
-					     NULL };
+					     "--",     ".",	      NULL };
 	static const char *const last[] = { "show", "--name-only", "--format=", "HEAD", NULL };
 	char *text = git_output(root, dirty);
 	bool from_status = text && *text;

@@ -444,7 +444,12 @@ static void run_case(struct conformance_case *c, const char *temp_root)
 	buf_addf(&env_home, "HOME=%s", buf_cstr(&home));
 	buf_addf(&env_cache, "XDG_CACHE_HOME=%s", buf_cstr(&cache));
 	buf_addf(&env_tmp, "TMPDIR=%s", buf_cstr(&tmp));
-	const char *env[] = { buf_cstr(&env_home), buf_cstr(&env_cache), buf_cstr(&env_tmp), NULL };
+	/* The cases live inside Ampel's own repository: stop git's discovery at
+	 * their folder, so each case is a tree without git, as the expectations
+	 * assume, and the runs never touch the repository's index. */
+	const char *ceiling = "GIT_CEILING_DIRECTORIES=" AMPEL_SOURCE_ROOT "/tests/conformance";
+	const char *env[] = { buf_cstr(&env_home), buf_cstr(&env_cache), buf_cstr(&env_tmp),
+			      ceiling, NULL };
 	static const char *const unset[] = {
 		"AMPEL_CONFIG",
 		"AMPEL_CONFIG_DIR",
