@@ -8,10 +8,14 @@ packages=(
 	# build
 	gcc meson ninja-build pkg-config python3 git
 	libyaml-dev libjansson-dev libpcre2-dev libxml2-dev
+	# the server: HTTP, store (SQLite, PostgreSQL client), crypto, HTTP client
+	libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libcurl4-openssl-dev
 	# tests, sanitizers, fuzzing
 	libcmocka-dev clang libclang-rt-14-dev
 	# ampel run --sandbox (and its tests)
 	bubblewrap
+	# the store's tests start a throw-away PostgreSQL server
+	postgresql
 	# lint and benchmarks
 	clang-format cppcheck hyperfine findutils
 )
