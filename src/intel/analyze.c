@@ -61,25 +61,32 @@ static int analyze_compare_shares(const void *a, const void *b)
  */
 static void analyze_languages(struct analysis *analysis, struct project *p)
 {
-	struct map *shares = map_new();
 	uint64_t total = 0;
-	for (size_t i = 0; i < analysis->scan->files.len; i++) {
-		const struct scan_file *f = analysis->scan->files.items[i];
-		if ((*p->dir && f->project != p) || f->foreign || !f->language ||
-		    !language_counts(f->language))
+	struct language_share *last = NULL;
+	const struct vec *files =
+		*p->dir ? scan_project_files(analysis->scan, p) : &analysis->scan->files;
+	for (size_t i = 0; i < files->len; i++) {
+		const struct scan_file *f = files->items[i];
+		if (f->foreign || !f->language || !language_counts(f->language))
 			continue;
-		struct language_share *share = map_get(shares, f->language->id);
+		/* A project has a few languages: comparing id pointers beats hashing
+		 * each of a repository's files. */
+		struct language_share *share = last && last->id == f->language->id ? last : NULL;
+		for (size_t j = 0; !share && j < p->languages.len; j++) {
+			struct language_share *known = p->languages.items[j];
+			if (known->id == f->language->id)
+				share = known;
+		}
 		if (!share) {
 			share = arena_calloc(analysis->arena, 1, sizeof(*share));
 			share->id = f->language->id;
-			map_put(shares, share->id, share);
 			vec_push(&p->languages, share);
 		}
+		last = share;
 		share->bytes += f->size;
 		share->files++;
 		total += f->size;
 	}
-	map_free(shares, NULL);
 	vec_sort(&p->languages, analyze_compare_shares);
 	for (size_t i = 0; i < p->languages.len; i++) {
 		struct language_share *share = p->languages.items[i];
@@ -122,17 +129,22 @@ static double analyze_project_confidence(const struct project *p)
  * Runs the detectors in the order their inputs need: version files before
  * manifests (the first runtime version recorded wins), manifests before
  * rules (dependencies are signals), rules before port (framework default
- * ports) and port before commands ({port}).
+ * ports) and port before commands ({port}). The source files searched for
+ * environment variables need none of that, so they are read on other
+ * threads meanwhile.
  */
 static int analyze_projects(struct analysis *analysis, struct err *e)
 {
 	struct scan *scan = analysis->scan;
 	struct arena *arena = analysis->arena;
+	struct envvars_prefetch *sources = envvars_prefetch_start(&analysis->projects, scan);
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
 		analyze_languages(analysis, p);
-		if (runtimes_detect(p, scan, arena, e) < 0)
+		if (runtimes_detect(p, scan, arena, e) < 0) {
+			envvars_prefetch_free(sources);
 			return -1;
+		}
 		manifest_read_project(p, scan, arena);
 	}
 	projects_link_workspaces(analysis);
@@ -143,11 +155,12 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
 		/* Pattern-file errors are already among the scan's warnings. */
-		envvars_detect(p, scan, arena);
+		envvars_detect_prefetched(p, scan, arena, sources);
 		port_detect(p, scan, arena);
 		commands_infer(p, scan, arena);
 		p->confidence = analyze_project_confidence(p);
 	}
+	envvars_prefetch_free(sources);
 	return 0;
 }
 

@@ -153,9 +153,10 @@ static void commands_guess_entry_points(const struct project *p, struct scan *sc
 					struct arena *arena, struct map *vars)
 {
 	size_t prefix = *p->dir ? strlen(p->dir) + 1 : 0;
-	for (size_t i = 0; i < scan->files.len; i++) {
-		const struct scan_file *f = scan->files.items[i];
-		if (f->project != p || strcmp(f->name, "wsgi.py") != 0 || map_has(vars, "module"))
+	const struct vec *files = scan_project_files(scan, p);
+	for (size_t i = 0; i < files->len; i++) {
+		const struct scan_file *f = files->items[i];
+		if (strcmp(f->name, "wsgi.py") != 0 || map_has(vars, "module"))
 			continue;
 		const char *dir = f->dir + (strlen(f->dir) >= prefix ? prefix : 0);
 		if (*dir && !strchr(dir, '/'))

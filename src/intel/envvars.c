@@ -54,13 +54,31 @@ struct source_glob {
 	const struct source_pattern *pattern; /* NULL for plain file sets */
 };
 
+/*
+ * The `skip` globs, each kept in the cheapest form that decides it exactly,
+ * since every file a pattern selects is checked against all of them:
+ * "<star><star>/test/<star><star>" is a directory of that name at any depth,
+ * "test/<star><star>" one at the top, "<star><star>/glob" (no '/') a glob of
+ * the base name, anything else a glob of the whole path.
+ */
+struct source_skip {
+	struct vec any_dirs;   /* char * */
+	struct vec top_dirs;   /* char * */
+	struct vec name_globs; /* struct glob * */
+	struct vec path_globs; /* struct glob * */
+};
+
 struct source_patterns {
 	struct vec patterns;		  /* struct source_pattern *, owned */
 	struct source_selector select[2]; /* per enum source_pattern_kind */
-	struct source_selector compose;	  /* compose files (patterns unused) */
-	struct vec skip;		  /* struct glob *: never read */
-	struct map *noise;		  /* env names never reported */
+	/* The port patterns again, one selector per tier: port detection runs
+	 * tier by tier over every file of a project. */
+	struct source_selector port_tiers[PORT_TIERS];
+	struct source_selector compose; /* compose files (patterns unused) */
+	struct source_skip skip;	/* files never read */
+	struct map *noise;		/* env names never reported */
 	pcre2_match_context *match_context;
+	uint32_t ovector_pairs; /* enough for the pattern with the most groups */
 };
 
 static const char *const port_tier_names[PORT_TIERS] = { "dockerfile", "deploy", "config", "code" };
@@ -109,8 +127,13 @@ void source_patterns_free(struct source_patterns *patterns)
 	vec_free(&patterns->patterns, source_pattern_free);
 	for (int i = 0; i < 2; i++)
 		source_selector_free(&patterns->select[i]);
+	for (int i = 0; i < PORT_TIERS; i++)
+		source_selector_free(&patterns->port_tiers[i]);
 	source_selector_free(&patterns->compose);
-	vec_free(&patterns->skip, (void (*)(void *))glob_free);
+	vec_free(&patterns->skip.any_dirs, free);
+	vec_free(&patterns->skip.top_dirs, free);
+	vec_free(&patterns->skip.name_globs, (void (*)(void *))glob_free);
+	vec_free(&patterns->skip.path_globs, (void (*)(void *))glob_free);
 	map_free(patterns->noise, NULL);
 	pcre2_match_context_free(patterns->match_context);
 	free(patterns);
@@ -149,34 +172,38 @@ static int source_each_string(const char *file, const struct yaml_node *node, co
 }
 
 struct source_select_ctx {
-	struct source_selector *selector;
+	struct source_selector *selectors[2]; /* the second may be NULL */
 	const struct source_pattern *pattern;
 };
 
 static int source_add_language(void *ctx, const char *id)
 {
 	struct source_select_ctx *c = ctx;
-	source_index_add(c->selector->by_language, id, c->pattern);
+	for (int i = 0; i < 2 && c->selectors[i]; i++)
+		source_index_add(c->selectors[i]->by_language, id, c->pattern);
 	return 0;
 }
 
 static int source_add_file_glob(void *ctx, const char *pattern)
 {
 	struct source_select_ctx *c = ctx;
-	if (!glob_has_wildcards(pattern) && !strchr(pattern, '/')) {
-		source_index_add(c->selector->by_name, pattern, c->pattern);
-		return 0;
+	for (int i = 0; i < 2 && c->selectors[i]; i++) {
+		struct source_selector *selector = c->selectors[i];
+		if (!glob_has_wildcards(pattern) && !strchr(pattern, '/')) {
+			source_index_add(selector->by_name, pattern, c->pattern);
+			continue;
+		}
+		struct glob *g = glob_compile(pattern, 0);
+		if (!glob_is_valid(g)) {
+			glob_free(g);
+			return -1;
+		}
+		struct source_glob *sg = xcalloc(1, sizeof(*sg));
+		sg->glob = g;
+		sg->whole_path = strchr(pattern, '/') != NULL;
+		sg->pattern = c->pattern;
+		vec_push(&selector->wildcards, sg);
 	}
-	struct glob *g = glob_compile(pattern, 0);
-	if (!glob_is_valid(g)) {
-		glob_free(g);
-		return -1;
-	}
-	struct source_glob *sg = xcalloc(1, sizeof(*sg));
-	sg->glob = g;
-	sg->whole_path = strchr(pattern, '/') != NULL;
-	sg->pattern = c->pattern;
-	vec_push(&c->selector->wildcards, sg);
 	return 0;
 }
 
@@ -259,6 +286,10 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 		return err_prefix(e, "pattern '%s'", id);
 	if (source_compile(pattern, file, entry, caseless, e) < 0)
 		return -1;
+	uint32_t captures = 0;
+	pcre2_pattern_info(pattern->code, PCRE2_INFO_CAPTURECOUNT, &captures);
+	if (captures + 1 > set->ovector_pairs)
+		set->ovector_pairs = captures + 1;
 
 	const struct yaml_node *list = yaml_get(entry, "list");
 	const struct yaml_node *ignore = yaml_get(entry, "ignore");
@@ -307,7 +338,11 @@ static int source_parse_pattern(struct source_patterns *set, const char *file,
 		return yaml_err(
 			e, file, entry,
 			"pattern '%s': needs 'languages' or 'files' to choose what it reads", id);
-	struct source_select_ctx ctx = { &set->select[kind], pattern };
+	struct source_select_ctx ctx = {
+		{ &set->select[kind],
+		  kind == SOURCE_PATTERN_PORT ? &set->port_tiers[pattern->tier] : NULL },
+		pattern
+	};
 	if (source_each_string(file, languages, "languages", id, source_add_language, &ctx, e) <
 		    0 ||
 	    source_each_string(file, files, "files (globs)", id, source_add_file_glob, &ctx, e) < 0)
@@ -329,14 +364,40 @@ static int source_parse_patterns(struct source_patterns *set, const char *file,
 	return 0;
 }
 
+/* "name/<star><star>" with a plain name: the name, else NULL. */
+static char *source_skip_dir_name(const char *pattern)
+{
+	size_t len = strlen(pattern);
+	if (len <= 3 || strcmp(pattern + len - 3, "/**") != 0)
+		return NULL;
+	char *name = xstrndup(pattern, len - 3);
+	if (strchr(name, '/') || glob_has_wildcards(name)) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
 static int source_add_skip(void *ctx, const char *pattern)
 {
+	struct source_skip *skip = ctx;
 	struct glob *g = glob_compile(pattern, 0);
 	if (!glob_is_valid(g)) {
 		glob_free(g);
 		return -1;
 	}
-	vec_push(ctx, g);
+	bool anywhere = str_starts_with(pattern, "**/");
+	const char *rest = anywhere ? pattern + 3 : pattern;
+	char *dir = source_skip_dir_name(rest);
+	if (dir) {
+		vec_push(anywhere ? &skip->any_dirs : &skip->top_dirs, dir);
+		glob_free(g);
+	} else if (anywhere && *rest && !strchr(rest, '/')) {
+		vec_push(&skip->name_globs, glob_compile(rest, 0));
+		glob_free(g);
+	} else {
+		vec_push(&skip->path_globs, g);
+	}
 	return 0;
 }
 
@@ -363,7 +424,7 @@ static int source_parse_root(struct source_patterns *set, const char *file,
 	    source_each_string(file, yaml_get(env, "noise"), "noise (upper-case names)", "noise",
 			       source_add_noise, set->noise, e) < 0)
 		return -1;
-	struct source_select_ctx compose = { &set->compose, NULL };
+	struct source_select_ctx compose = { { &set->compose, NULL }, NULL };
 	if (source_each_string(file, yaml_get(env, "compose_files"), "compose_files (globs)",
 			       "compose_files", source_add_file_glob, &compose, e) < 0)
 		return -1;
@@ -382,6 +443,8 @@ int source_patterns_parse(struct source_patterns **out, const char *file, const 
 	struct source_patterns *set = xcalloc(1, sizeof(*set));
 	for (int i = 0; i < 2; i++)
 		source_selector_init(&set->select[i]);
+	for (int i = 0; i < PORT_TIERS; i++)
+		source_selector_init(&set->port_tiers[i]);
 	source_selector_init(&set->compose);
 	set->noise = map_new();
 	set->match_context = pcre2_match_context_create(NULL);
@@ -459,9 +522,11 @@ static void source_select(const struct source_selector *s, const struct scan_fil
 			  const char *rel, enum source_pattern_kind kind, int tier, struct vec *out)
 {
 	out->len = 0;
-	if (file->language)
+	/* Most selectors have few entries, and most files are in none. */
+	if (file->language && map_count(s->by_language))
 		source_push_unique(out, map_get(s->by_language, file->language->id), kind, tier);
-	source_push_unique(out, map_get(s->by_name, file->name), kind, tier);
+	if (map_count(s->by_name))
+		source_push_unique(out, map_get(s->by_name, file->name), kind, tier);
 	for (size_t i = 0; i < s->wildcards.len; i++) {
 		const struct source_glob *g = s->wildcards.items[i];
 		if (glob_matches(g->glob, g->whole_path ? rel : file->name)) {
@@ -475,7 +540,7 @@ static void source_select(const struct source_selector *s, const struct scan_fil
 static bool source_selector_has_file(const struct source_selector *s, const struct scan_file *file,
 				     const char *rel)
 {
-	if (map_has(s->by_name, file->name))
+	if (map_count(s->by_name) && map_has(s->by_name, file->name))
 		return true;
 	for (size_t i = 0; i < s->wildcards.len; i++) {
 		const struct source_glob *g = s->wildcards.items[i];
@@ -485,10 +550,35 @@ static bool source_selector_has_file(const struct source_selector *s, const stru
 	return false;
 }
 
+static bool source_dir_is(const struct vec *names, const char *dir, size_t len)
+{
+	for (size_t i = 0; i < names->len; i++) {
+		const char *name = names->items[i];
+		if (strlen(name) == len && memcmp(name, dir, len) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool source_skipped(const struct source_patterns *set, const char *rel)
 {
-	for (size_t i = 0; i < set->skip.len; i++)
-		if (glob_matches(set->skip.items[i], rel))
+	const struct source_skip *skip = &set->skip;
+	const char *slash = strrchr(rel, '/');
+	const char *name = slash ? slash + 1 : rel;
+	/* Each directory on the way, the first one also against top_dirs. */
+	for (const char *dir = rel; slash && dir < slash;) {
+		const char *end = strchr(dir, '/');
+		size_t len = (size_t)(end - dir);
+		if (source_dir_is(&skip->any_dirs, dir, len) ||
+		    (dir == rel && source_dir_is(&skip->top_dirs, dir, len)))
+			return true;
+		dir = end + 1;
+	}
+	for (size_t i = 0; i < skip->name_globs.len; i++)
+		if (glob_matches(skip->name_globs.items[i], name))
+			return true;
+	for (size_t i = 0; i < skip->path_globs.len; i++)
+		if (glob_matches(skip->path_globs.items[i], rel))
 			return true;
 	return false;
 }
@@ -510,11 +600,76 @@ static int source_line_at(const char *text, size_t target, size_t *at, int *line
 	return *line;
 }
 
-static void source_match_all(const struct source_patterns *set,
-			     const struct source_pattern *pattern, const struct scan_file *file,
-			     const char *text, size_t len, source_match_fn fn, void *ctx)
+/*
+ * Reading and matching the files is most of the time analysis spends on a
+ * big project, so it runs on several threads (scan_parallel_*): the files
+ * are chosen first, in path order, each file's matches are kept with it,
+ * and the callbacks then run on the caller's thread in the order a single
+ * thread would have made them, so results never depend on timing.
+ */
+
+/* One match of a pattern in a job's file; len SOURCE_GAVE_UP when the
+ * pattern hit its match limit there. */
+struct source_hit {
+	const struct source_pattern *pattern;
+	size_t offset; /* of the capture in the job's captures */
+	size_t len;
+	int line;
+};
+#define SOURCE_GAVE_UP SIZE_MAX
+
+struct source_run;
+
+/* One file to read, its patterns, and once read, what they matched. */
+struct source_job {
+	const struct source_run *run;
+	const struct scan_file *file;
+	size_t first_pattern; /* its patterns in the run's pattern list */
+	size_t pattern_count;
+	struct source_hit *hits;
+	size_t hit_count, hit_cap;
+	struct buf captures;
+};
+
+/* The files of one project chosen for one kind (and tier) of patterns. */
+struct source_run {
+	const struct source_patterns *set;
+	const struct project *p;
+	enum source_pattern_kind kind;
+	struct source_job *jobs;
+	size_t count;
+	bool capped;	     /* files past SOURCE_SCAN_MAX_FILES were left out */
+	struct vec patterns; /* const struct source_pattern *, each job's in turn */
+};
+
+/* What the reading threads work through: the jobs of one or more runs. */
+struct source_reading {
+	const struct scan *scan;
+	uint32_t ovector_pairs;
+	struct source_job **jobs;
+	size_t count;
+};
+
+static void source_job_hit(struct source_job *job, const struct source_pattern *pattern,
+			   const char *capture, size_t len, int line)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(pattern->code, NULL);
+	if (job->hit_count == job->hit_cap) {
+		job->hit_cap = xalloc_grow_capacity(job->hit_cap, job->hit_count + 1);
+		job->hits = xrealloc(job->hits, job->hit_cap * sizeof(*job->hits));
+	}
+	struct source_hit *hit = &job->hits[job->hit_count++];
+	hit->pattern = pattern;
+	hit->offset = job->captures.len;
+	hit->len = len;
+	hit->line = line;
+	if (len != SOURCE_GAVE_UP)
+		buf_add(&job->captures, capture, len);
+}
+
+static void source_match_all(const struct source_patterns *set,
+			     const struct source_pattern *pattern, const char *text, size_t len,
+			     pcre2_match_data *md, struct source_job *job)
+{
 	size_t start = 0, at = 0;
 	int line = 1;
 	while (start <= len) {
@@ -522,48 +677,136 @@ static void source_match_all(const struct source_patterns *set,
 				     set->match_context);
 		if (rc < 0) {
 			if (rc != PCRE2_ERROR_NOMATCH)
-				log_debug("envvars", "pattern gave up on a file", "pattern",
-					  pattern->id, "path", file->path);
+				source_job_hit(job, pattern, NULL, SOURCE_GAVE_UP, 0);
 			break;
 		}
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		if (rc >= 2 && ov[2] != PCRE2_UNSET)
-			fn(pattern, file, text + ov[2], ov[3] - ov[2],
-			   source_line_at(text, ov[2], &at, &line), ctx);
+			source_job_hit(job, pattern, text + ov[2], ov[3] - ov[2],
+				       source_line_at(text, ov[2], &at, &line));
 		start = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
 	}
+}
+
+/* Runs on any thread: each job belongs to one range. */
+static void source_read_jobs(size_t begin, size_t end, void *ctx)
+{
+	const struct source_reading *reading = ctx;
+	struct buf text = BUF_INIT;
+	pcre2_match_data *md = pcre2_match_data_create(reading->ovector_pairs, NULL);
+	for (size_t i = begin; i < end; i++) {
+		struct source_job *job = reading->jobs[i];
+		const struct source_run *run = job->run;
+		struct err e = ERR_INIT;
+		if (scan_read(reading->scan, job->file, &text, &e) < 0)
+			continue; /* binary or unreadable: nothing an app reads */
+		for (size_t j = 0; j < job->pattern_count; j++)
+			source_match_all(run->set, run->patterns.items[job->first_pattern + j],
+					 text.data, text.len, md, job);
+	}
 	pcre2_match_data_free(md);
+	buf_free(&text);
+}
+
+/* Files per range handed to a thread: a few, so the last ranges even out. */
+#define SOURCE_FILES_PER_CHUNK 8
+
+/* Chooses the files (and their patterns) of p that a run reads. */
+static void source_run_select(struct source_run *run, const struct source_patterns *set,
+			      enum source_pattern_kind kind, int tier, const struct project *p,
+			      struct scan *scan)
+{
+	memset(run, 0, sizeof(*run));
+	run->set = set;
+	run->p = p;
+	run->kind = kind;
+	struct vec selected = VEC_INIT;
+	const struct source_selector *selector = kind == SOURCE_PATTERN_PORT && tier >= 0
+							 ? &set->port_tiers[tier]
+							 : &set->select[kind];
+	size_t cap = 0;
+	const struct vec *files = scan_project_files(scan, p);
+	for (size_t i = 0; i < files->len; i++) {
+		const struct scan_file *file = files->items[i];
+		if (file->foreign || file->size > SOURCE_SCAN_MAX_FILE_BYTES)
+			continue;
+		const char *rel = source_project_path(p, file);
+		source_select(selector, file, rel, kind, tier, &selected);
+		if (!selected.len || source_skipped(set, rel))
+			continue;
+		if (run->count == SOURCE_SCAN_MAX_FILES) {
+			run->capped = true;
+			break;
+		}
+		if (run->count == cap) {
+			cap = xalloc_grow_capacity(cap, run->count + 1);
+			run->jobs = xrealloc(run->jobs, cap * sizeof(*run->jobs));
+		}
+		struct source_job *job = &run->jobs[run->count++];
+		memset(job, 0, sizeof(*job));
+		job->run = run;
+		job->file = file;
+		job->first_pattern = run->patterns.len;
+		job->pattern_count = selected.len;
+		for (size_t j = 0; j < selected.len; j++)
+			vec_push(&run->patterns, selected.items[j]);
+	}
+	vec_free(&selected, NULL);
+}
+
+/* Adds run's jobs to what the reading threads work through. */
+static void source_reading_add(struct source_reading *reading, struct source_run *run)
+{
+	reading->jobs =
+		xrealloc(reading->jobs, (reading->count + run->count + 1) * sizeof(*reading->jobs));
+	for (size_t i = 0; i < run->count; i++)
+		reading->jobs[reading->count++] = &run->jobs[i];
+}
+
+static void source_run_free(struct source_run *run)
+{
+	for (size_t i = 0; i < run->count; i++) {
+		free(run->jobs[i].hits);
+		buf_free(&run->jobs[i].captures);
+	}
+	free(run->jobs);
+	vec_free(&run->patterns, NULL);
+	memset(run, 0, sizeof(*run));
+}
+
+/* Once read: the warning and the callbacks, in file order; frees the run. */
+static void source_run_replay(struct source_run *run, struct scan *scan, source_match_fn fn,
+			      void *ctx)
+{
+	if (run->capped)
+		scan_warn(scan, "%s: only the first %d source files were searched for %s",
+			  run->p->path, SOURCE_SCAN_MAX_FILES,
+			  run->kind == SOURCE_PATTERN_ENV ? "environment variables" : "ports");
+	for (size_t i = 0; i < run->count; i++) {
+		const struct source_job *job = &run->jobs[i];
+		for (size_t j = 0; j < job->hit_count; j++) {
+			const struct source_hit *hit = &job->hits[j];
+			if (hit->len == SOURCE_GAVE_UP)
+				log_debug("envvars", "pattern gave up on a file", "pattern",
+					  hit->pattern->id, "path", job->file->path);
+			else
+				fn(hit->pattern, job->file, job->captures.data + hit->offset,
+				   hit->len, hit->line, ctx);
+		}
+	}
+	source_run_free(run);
 }
 
 void source_patterns_run(const struct source_patterns *set, enum source_pattern_kind kind, int tier,
 			 struct project *p, struct scan *scan, source_match_fn fn, void *ctx)
 {
-	struct vec selected = VEC_INIT;
-	struct buf text = BUF_INIT;
-	struct err e = ERR_INIT;
-	size_t read = 0;
-	for (size_t i = 0; i < scan->files.len; i++) {
-		const struct scan_file *file = scan->files.items[i];
-		if (file->project != p || file->foreign || file->size > SOURCE_SCAN_MAX_FILE_BYTES)
-			continue;
-		const char *rel = source_project_path(p, file);
-		source_select(&set->select[kind], file, rel, kind, tier, &selected);
-		if (!selected.len || source_skipped(set, rel))
-			continue;
-		if (++read > SOURCE_SCAN_MAX_FILES) {
-			scan_warn(scan, "%s: only the first %d source files were searched for %s",
-				  p->path, SOURCE_SCAN_MAX_FILES,
-				  kind == SOURCE_PATTERN_ENV ? "environment variables" : "ports");
-			break;
-		}
-		if (scan_read(scan, file, &text, &e) < 0)
-			continue; /* binary or unreadable: nothing an app reads */
-		for (size_t j = 0; j < selected.len; j++)
-			source_match_all(set, selected.items[j], file, text.data, text.len, fn,
-					 ctx);
-	}
-	buf_free(&text);
-	vec_free(&selected, NULL);
+	struct source_run run;
+	source_run_select(&run, set, kind, tier, p, scan);
+	struct source_reading reading = { .scan = scan, .ovector_pairs = set->ovector_pairs };
+	source_reading_add(&reading, &run);
+	scan_parallel_for(reading.count, SOURCE_FILES_PER_CHUNK, source_read_jobs, &reading);
+	free(reading.jobs);
+	source_run_replay(&run, scan, fn, ctx);
 }
 
 /* ---- environment variables ---- */
@@ -694,10 +937,10 @@ static void envvars_compose_environment(struct envvars_ctx *c, const char *path,
 static void envvars_compose(struct envvars_ctx *c, struct scan *scan)
 {
 	struct buf text = BUF_INIT;
-	for (size_t i = 0; i < scan->files.len; i++) {
-		const struct scan_file *file = scan->files.items[i];
-		if (file->project != c->p || file->foreign ||
-		    file->size > SOURCE_SCAN_MAX_FILE_BYTES)
+	const struct vec *files = scan_project_files(scan, c->p);
+	for (size_t i = 0; i < files->len; i++) {
+		const struct scan_file *file = files->items[i];
+		if (file->foreign || file->size > SOURCE_SCAN_MAX_FILE_BYTES)
 			continue;
 		const char *rel = source_project_path(c->p, file);
 		if (!source_selector_has_file(&c->set->compose, file, rel) ||
@@ -722,7 +965,68 @@ static void envvars_compose(struct envvars_ctx *c, struct scan *scan)
 	buf_free(&text);
 }
 
-int envvars_detect(struct project *p, struct scan *scan, struct arena *arena)
+/* The source files of every project, read ahead (see envvars.h). */
+struct envvars_prefetch {
+	struct source_run *runs; /* one per project, in the order given */
+	size_t run_count;
+	size_t next; /* where the next project's run likely is */
+	struct source_reading reading;
+	struct scan_parallel *threads; /* NULL once the reading is done */
+};
+
+struct envvars_prefetch *envvars_prefetch_start(const struct vec *projects, struct scan *scan)
+{
+	struct err e = ERR_INIT;
+	const struct source_patterns *set = NULL;
+	if (source_patterns_shared(&set, &e) < 0)
+		return NULL; /* envvars_detect reports it */
+	struct envvars_prefetch *prefetch = xcalloc(1, sizeof(*prefetch));
+	prefetch->runs = xcalloc(projects->len + 1, sizeof(*prefetch->runs));
+	prefetch->run_count = projects->len;
+	prefetch->reading.scan = scan;
+	prefetch->reading.ovector_pairs = set->ovector_pairs;
+	for (size_t i = 0; i < projects->len; i++) {
+		source_run_select(&prefetch->runs[i], set, SOURCE_PATTERN_ENV, -1,
+				  projects->items[i], scan);
+		source_reading_add(&prefetch->reading, &prefetch->runs[i]);
+	}
+	prefetch->threads = scan_parallel_start(prefetch->reading.count, SOURCE_FILES_PER_CHUNK,
+						source_read_jobs, &prefetch->reading);
+	return prefetch;
+}
+
+void envvars_prefetch_free(struct envvars_prefetch *prefetch)
+{
+	if (!prefetch)
+		return;
+	scan_parallel_wait(prefetch->threads);
+	for (size_t i = 0; i < prefetch->run_count; i++)
+		source_run_free(&prefetch->runs[i]);
+	free(prefetch->runs);
+	free(prefetch->reading.jobs);
+	free(prefetch);
+}
+
+/* p's run once every file is read, or NULL when p was not prefetched. */
+static struct source_run *envvars_prefetched_run(struct envvars_prefetch *prefetch,
+						 const struct project *p)
+{
+	if (prefetch->threads) {
+		scan_parallel_wait(prefetch->threads);
+		prefetch->threads = NULL;
+	}
+	for (size_t n = 0; n < prefetch->run_count; n++) {
+		size_t i = (prefetch->next + n) % prefetch->run_count;
+		if (prefetch->runs[i].p == p && prefetch->runs[i].set) {
+			prefetch->next = i + 1;
+			return &prefetch->runs[i];
+		}
+	}
+	return NULL;
+}
+
+int envvars_detect_prefetched(struct project *p, struct scan *scan, struct arena *arena,
+			      struct envvars_prefetch *prefetch)
 {
 	struct err e = ERR_INIT;
 	const struct source_patterns *set = NULL;
@@ -733,9 +1037,18 @@ int envvars_detect(struct project *p, struct scan *scan, struct arena *arena)
 	struct envvars_ctx c = { .set = set, .p = p, .arena = arena };
 	buf_init(&c.name);
 	buf_init(&c.source);
-	source_patterns_run(set, SOURCE_PATTERN_ENV, -1, p, scan, envvars_on_match, &c);
+	struct source_run *run = prefetch ? envvars_prefetched_run(prefetch, p) : NULL;
+	if (run && run->set == set)
+		source_run_replay(run, scan, envvars_on_match, &c);
+	else
+		source_patterns_run(set, SOURCE_PATTERN_ENV, -1, p, scan, envvars_on_match, &c);
 	envvars_compose(&c, scan);
 	buf_free(&c.name);
 	buf_free(&c.source);
 	return 0;
+}
+
+int envvars_detect(struct project *p, struct scan *scan, struct arena *arena)
+{
+	return envvars_detect_prefetched(p, scan, arena, NULL);
 }

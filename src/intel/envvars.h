@@ -15,6 +15,7 @@ struct err;
 struct project;
 struct scan;
 struct scan_file;
+struct vec;
 
 /*
  * Bounds on the source read per project and per call, so a huge repository
@@ -35,6 +36,21 @@ struct scan_file;
  * warnings.
  */
 int envvars_detect(struct project *p, struct scan *scan, struct arena *arena);
+
+/*
+ * Reading the source files is most of envvars_detect's time, and it needs
+ * nothing the other detectors find: started right after the projects are
+ * known (every file's project set), it runs on other threads while they
+ * work. envvars_detect_prefetched then gives what envvars_detect would,
+ * warnings included and in the same order, waiting for the reading first;
+ * a project not prefetched is read then. NULL prefetch is allowed
+ * throughout (the patterns did not load: envvars_detect reports it).
+ */
+struct envvars_prefetch;
+struct envvars_prefetch *envvars_prefetch_start(const struct vec *projects, struct scan *scan);
+int envvars_detect_prefetched(struct project *p, struct scan *scan, struct arena *arena,
+			      struct envvars_prefetch *prefetch);
+void envvars_prefetch_free(struct envvars_prefetch *prefetch);
 
 /* True when name is an upper-case variable name: ^[A-Z_][A-Z0-9_]*$. */
 bool envvars_name_is_valid(const char *name, size_t len);
@@ -81,7 +97,8 @@ typedef void (*source_match_fn)(const struct source_pattern *pattern, const stru
 /*
  * Runs the patterns of a kind (and, for ports, of one tier; tier < 0 = all)
  * over the files of project p they select, reading each file once, within
- * the SOURCE_SCAN_* bounds. Unreadable and binary files are skipped.
+ * the SOURCE_SCAN_* bounds. Unreadable and binary files are skipped. Files
+ * are read on several threads, but fn runs on the caller's, in file order.
  */
 void source_patterns_run(const struct source_patterns *patterns, enum source_pattern_kind kind,
 			 int tier, struct project *p, struct scan *scan, source_match_fn fn,

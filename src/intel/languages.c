@@ -20,7 +20,19 @@ struct language_table {
 	struct map *by_filename; /* "Dockerfile" -> language */
 	struct map *by_interpreter;
 	struct map *by_id;
-	struct vec foreign_globs; /* struct glob *: vendored and generated paths */
+	/*
+	 * Vendored and generated paths. Every file of a repository is asked,
+	 * so each rule is kept in the cheapest form that decides it exactly:
+	 * "<star><star>/vendor/<star><star>" is a directory name anywhere on
+	 * the path, "<star><star>/<glob without '/'>" a glob of the base name
+	 * alone (found by its literal extension, or by the whole name when it
+	 * has no wildcard), anything else a glob of the whole path.
+	 */
+	struct vec foreign_dirs;       /* char *: directory names */
+	struct map *foreign_names;     /* exact base names */
+	struct map *foreign_by_ext;    /* "js" -> struct vec * of base-name globs */
+	struct vec foreign_name_globs; /* base-name globs without a literal extension */
+	struct vec foreign_globs;      /* struct glob *: whole-path globs */
 };
 
 static const char *const language_type_names[] = { "programming", "markup", "data", "prose" };
@@ -38,11 +50,21 @@ static void language_glob_free(void *item)
 	glob_free(item);
 }
 
+static void language_glob_vec_free(void *item)
+{
+	vec_free(item, language_glob_free);
+	free(item);
+}
+
 void language_table_free(struct language_table *table)
 {
 	if (!table)
 		return;
 	vec_free(&table->languages, language_free);
+	vec_free(&table->foreign_dirs, free);
+	map_free(table->foreign_names, NULL);
+	map_free(table->foreign_by_ext, language_glob_vec_free);
+	vec_free(&table->foreign_name_globs, language_glob_free);
 	vec_free(&table->foreign_globs, language_glob_free);
 	map_free(table->by_ext, NULL);
 	map_free(table->by_filename, NULL);
@@ -127,6 +149,54 @@ static int language_parse_entry(struct language_table *table, const char *file,
 	return 0;
 }
 
+/* Files in a directory of this name, at any depth: "<star><star>/name/<star><star>". */
+static bool language_add_foreign_dir(struct language_table *table, const char *rest)
+{
+	size_t len = strlen(rest);
+	if (len <= 3 || strcmp(rest + len - 3, "/**") != 0)
+		return false;
+	char *name = xstrndup(rest, len - 3);
+	if (strchr(name, '/') || glob_has_wildcards(name)) {
+		free(name);
+		return false;
+	}
+	vec_push(&table->foreign_dirs, name);
+	return true;
+}
+
+/* A base name at any depth: "<star><star>/glob" where the glob has no '/'. */
+static bool language_add_foreign_name(struct language_table *table, const char *glob)
+{
+	if (!*glob || strchr(glob, '/'))
+		return false;
+	if (!glob_has_wildcards(glob)) {
+		map_put(table->foreign_names, glob, (void *)1);
+		return true;
+	}
+	/* A literal ".ext" ending: only names with that last extension can match. */
+	const char *dot = strrchr(glob, '.');
+	struct glob *g = glob_compile(glob, 0);
+	if (dot && dot[1] && !glob_has_wildcards(dot + 1)) {
+		struct vec *list = map_get(table->foreign_by_ext, dot + 1);
+		if (!list) {
+			list = xcalloc(1, sizeof(*list));
+			map_put(table->foreign_by_ext, dot + 1, list);
+		}
+		vec_push(list, g);
+	} else {
+		vec_push(&table->foreign_name_globs, g);
+	}
+	return true;
+}
+
+static void language_add_foreign(struct language_table *table, const char *pattern)
+{
+	if (str_starts_with(pattern, "**/") && (language_add_foreign_dir(table, pattern + 3) ||
+						language_add_foreign_name(table, pattern + 3)))
+		return;
+	vec_push(&table->foreign_globs, glob_compile(pattern, 0));
+}
+
 static int language_parse_globs(struct language_table *table, const char *file,
 				const struct yaml_node *root, const char *field, struct err *e)
 {
@@ -140,7 +210,7 @@ static int language_parse_globs(struct language_table *table, const char *file,
 		if (!pattern || !*pattern)
 			return yaml_err(e, file, list->items[i],
 					"'%s' must hold non-empty path patterns", field);
-		vec_push(&table->foreign_globs, glob_compile(pattern, 0));
+		language_add_foreign(table, pattern);
 	}
 	return 0;
 }
@@ -156,6 +226,8 @@ int language_table_parse(struct language_table **out, const char *file, const ch
 	table->by_filename = map_new();
 	table->by_interpreter = map_new();
 	table->by_id = map_new();
+	table->foreign_names = map_new();
+	table->foreign_by_ext = map_new();
 
 	int rc = -1;
 	const struct yaml_node *list = doc->root ? yaml_get(doc->root, "languages") : NULL;
@@ -257,12 +329,56 @@ const struct language *language_by_id(const struct language_table *table, const 
 	return map_get(table->by_id, id);
 }
 
-bool language_path_is_foreign(const struct language_table *table, const char *path)
+/* Whether a directory component of the len bytes of dir is a vendored one. */
+static bool language_dir_n_is_foreign(const struct language_table *table, const char *dir,
+				      size_t len)
 {
+	if (!table->foreign_dirs.len)
+		return false;
+	const char *end = dir + len;
+	while (dir < end) {
+		const char *slash = memchr(dir, '/', (size_t)(end - dir));
+		size_t n = (size_t)((slash ? slash : end) - dir);
+		for (size_t i = 0; i < table->foreign_dirs.len; i++) {
+			const char *name = table->foreign_dirs.items[i];
+			if (strlen(name) == n && memcmp(name, dir, n) == 0)
+				return true;
+		}
+		dir += n + 1;
+	}
+	return false;
+}
+
+bool language_dir_is_foreign(const struct language_table *table, const char *dir)
+{
+	return language_dir_n_is_foreign(table, dir, strlen(dir));
+}
+
+bool language_file_is_foreign(const struct language_table *table, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (map_has(table->foreign_names, name))
+		return true;
+	const char *dot = strrchr(name, '.');
+	const struct vec *by_ext = dot ? map_get(table->foreign_by_ext, dot + 1) : NULL;
+	for (size_t i = 0; by_ext && i < by_ext->len; i++)
+		if (glob_matches(by_ext->items[i], name))
+			return true;
+	for (size_t i = 0; i < table->foreign_name_globs.len; i++)
+		if (glob_matches(table->foreign_name_globs.items[i], name))
+			return true;
 	for (size_t i = 0; i < table->foreign_globs.len; i++)
 		if (glob_matches(table->foreign_globs.items[i], path))
 			return true;
 	return false;
+}
+
+bool language_path_is_foreign(const struct language_table *table, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return (slash && language_dir_n_is_foreign(table, path, (size_t)(slash - path))) ||
+	       language_file_is_foreign(table, path);
 }
 
 bool language_counts(const struct language *language)

@@ -16,6 +16,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -104,11 +105,44 @@ static bool manifest_kind_matches(const struct manifest_kind *kind, const char *
 	       strcmp(name + len - suffix, wild + 2) == 0;
 }
 
+/*
+ * Patterns end in a literal byte, so a name is only compared with the kinds
+ * whose pattern ends like it does (a handful, in table order, so the first
+ * match is the one the whole table would give). A pattern ending in a
+ * wildcard would be in every bucket.
+ */
+_Static_assert(MANIFEST_KINDS < 256, "manifest kinds are indexed by a byte");
+static struct {
+	unsigned char count;
+	unsigned char kinds[MANIFEST_KINDS];
+} manifest_by_last_byte[256];
+static pthread_once_t manifest_index_once = PTHREAD_ONCE_INIT;
+
+static void manifest_index_build(void)
+{
+	for (size_t i = 0; i < MANIFEST_KINDS; i++) {
+		const char *pattern = manifest_kinds[i].pattern;
+		unsigned char last = (unsigned char)pattern[strlen(pattern) - 1];
+		for (unsigned b = 0; b < 256; b++)
+			if (b == last || last == '*' || last == '?')
+				manifest_by_last_byte[b].kinds[manifest_by_last_byte[b].count++] =
+					(unsigned char)i;
+	}
+}
+
 static const struct manifest_kind *manifest_kind_for(const char *name)
 {
-	for (size_t i = 0; i < MANIFEST_KINDS; i++)
-		if (manifest_kind_matches(&manifest_kinds[i], name))
-			return &manifest_kinds[i];
+	size_t len = strlen(name);
+	if (!len)
+		return NULL;
+	pthread_once(&manifest_index_once, manifest_index_build);
+	unsigned char last = (unsigned char)name[len - 1];
+	for (size_t i = 0; i < manifest_by_last_byte[last].count; i++) {
+		const struct manifest_kind *kind =
+			&manifest_kinds[manifest_by_last_byte[last].kinds[i]];
+		if (manifest_kind_matches(kind, name))
+			return kind;
+	}
 	return NULL;
 }
 

@@ -293,8 +293,10 @@ static void index_glob(struct rule_set *set, struct rule_signal *s, const struct
 	for (const char *c = last; *c; c++)
 		if (strchr("*?[]\\", *c))
 			tail = c + 1;
-	ref->head = xstrndup(last, strcspn(last, "*?[\\"));
-	ref->tail = xstrdup(tail);
+	/* An empty head or tail says nothing: NULL skips the test per file. */
+	size_t head_len = strcspn(last, "*?[\\");
+	ref->head = head_len ? xstrndup(last, head_len) : NULL;
+	ref->tail = *tail ? xstrdup(tail) : NULL;
 	const char *dot = strrchr(tail, '.');
 	if (dot)
 		index_add(index->by_ext, dot, ref);

@@ -4,7 +4,10 @@
  * Walking is the expensive part of analysing a big repository, so it
  * happens once: each file is recorded with its size and language, and
  * detectors ask the scan for file names and, only when a rule needs it,
- * for contents (read lazily, capped in size).
+ * for contents (read lazily, capped in size). The sizes are stat'ed on
+ * worker threads while the walk goes on, and the scan lends its threads to
+ * detectors that read many files (scan_parallel_*); nothing it returns
+ * depends on how the work was spread.
  */
 #ifndef AMPEL_INTEL_SCAN_H
 #define AMPEL_INTEL_SCAN_H
@@ -44,8 +47,9 @@ struct scan {
 	uint64_t bytes;		 /* total size of files */
 	struct vec warnings;	 /* char *: "path: problem", for the document */
 	struct arena *arena;	 /* owns files and strings */
-	struct map *by_path;	 /* path -> struct scan_file * */
 	struct map *dir_entries; /* dir -> struct vec * of its files */
+	/* scan_project_files' index: "%p" of a project -> struct vec * */
+	struct map *project_files;
 };
 
 /* Walks root once (gitignore honoured, dependency dirs skipped). */
@@ -55,6 +59,14 @@ void scan_free(struct scan *scan);
 
 /* The file at path (from the root), or NULL. */
 const struct scan_file *scan_find(const struct scan *scan, const char *path);
+/*
+ * The files whose scan_file->project is p, in path order: a vec of struct
+ * scan_file *. Detectors run once per project over its files, and looping
+ * over the whole repository for each of hundreds of projects would cost
+ * more than the detectors do. Indexed on first use, so every file's
+ * project must be set before (projects_discover does it) and stay.
+ */
+const struct vec *scan_project_files(struct scan *scan, const struct project *p);
 /* The files directly inside dir ("" for the root): a vec of struct scan_file *. */
 const struct vec *scan_dir_files(const struct scan *scan, const char *dir);
 /*
@@ -64,6 +76,30 @@ const struct vec *scan_dir_files(const struct scan *scan, const char *dir);
  */
 int scan_read(const struct scan *scan, const struct scan_file *file, struct buf *out,
 	      struct err *e);
+/*
+ * How many threads analysis uses for file system work: the CPUs this
+ * process may run on, at most 8. Results never depend on it.
+ */
+size_t scan_thread_count(void);
+/*
+ * Calls fn(begin, end, ctx) over consecutive ranges covering [0, count),
+ * `chunk` items each, from up to scan_thread_count() threads (the caller's
+ * among them), and returns when all are done. For reading and matching
+ * many files at once: fn must only touch what belongs to its range, and
+ * the caller puts results in order afterwards.
+ */
+void scan_parallel_for(size_t count, size_t chunk, void (*fn)(size_t begin, size_t end, void *ctx),
+		       void *ctx);
+/*
+ * The same in two halves, so the caller can do other work meanwhile:
+ * start returns once the other threads run, wait does what is left on the
+ * caller's thread, then waits for them and frees the handle.
+ */
+struct scan_parallel;
+struct scan_parallel *scan_parallel_start(size_t count, size_t chunk,
+					  void (*fn)(size_t begin, size_t end, void *ctx),
+					  void *ctx);
+void scan_parallel_wait(struct scan_parallel *job);
 /* Records a problem to show in the analysis document. */
 void scan_warn(struct scan *scan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

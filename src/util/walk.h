@@ -2,7 +2,7 @@
  * walk: a fast, deterministic recursive directory walk of a repository.
  *
  * Repository analysis reads trees of 100k+ files, so the walk avoids stat()
- * (openat + d_type), sees the tree as git does (.gitignore honoured, .git
+ * (openat + getdents64's d_type), sees the tree as git does (.gitignore honoured, .git
  * skipped) and ignores generated dependency directories. Entries within a
  * directory come in strcmp order so that every result built on a walk is
  * reproducible.
@@ -74,6 +74,13 @@ int walk_tree(const char *root, const struct walk_options *opts, walk_fn fn, voi
 
 /* lstat() of the entry, done on first use and cached. */
 int walk_entry_stat(struct walk_entry *entry, struct stat *out, struct err *e);
+
+/*
+ * The open directory that holds the entry, for *at() calls relative to it
+ * (one path component to resolve instead of the whole path). Valid only
+ * during the callback: dup() it to use it later, e.g. from another thread.
+ */
+int walk_entry_dir_fd(const struct walk_entry *entry);
 
 /*
  * Whether name is one of the directories skipped by default: dependency and
