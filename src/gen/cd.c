@@ -533,15 +533,6 @@ int gen_cd(const json_t *analysis, const struct cd_options *options, struct gen_
 		cd_catalog_free(catalog);
 		return rc;
 	}
-	if (options->provider != CI_GITHUB && options->provider != CI_GITLAB) {
-		int rc = cd_unsupported(
-			e,
-			"%s: deploy pipelines are written for GitHub Actions and GitLab CI only "
-			"(--provider github or gitlab)%s",
-			target->name, "; the platform config files it writes too work with any CI");
-		cd_catalog_free(catalog);
-		return rc;
-	}
 	struct cd_context ctx = { .options = options };
 	int rc = cd_context_init(&ctx, analysis, target, e);
 	if (rc == 0) {

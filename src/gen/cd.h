@@ -22,7 +22,7 @@ struct gen_files;
 struct cd_options {
 	const char *target; /* flyio, aws-ecs, gcp-cloudrun, azure-containerapps, digitalocean,
 			       kubernetes */
-	enum ci_provider provider; /* where the deploy workflow runs */
+	enum ci_provider provider; /* where the deploy pipeline runs: any of the four */
 	const char *project;	   /* project path; NULL = the main one */
 	const char *region;	   /* NULL = the provider's default */
 	const char *command;	   /* the command line, for the header comment */

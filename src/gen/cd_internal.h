@@ -3,9 +3,12 @@
  *
  * cd.c loads the provider catalog (config/deployment-providers.yaml) and
  * turns the analysis into a cd_context; each cd_<target>.c writes that
- * target's config files and deploy workflow; cd_workflow.c holds the
+ * target's config files and GitHub deploy workflow; cd_workflow.c holds the
  * release process every workflow follows (environments, smoke test,
- * rollback, permissions), so the targets differ only where platforms do.
+ * rollback, permissions, the header), so the targets differ only where
+ * platforms do. The script-based CIs share cd_script.c (each target's
+ * build, deploy and rollback as shell) and differ in cd_gitlab.c,
+ * cd_bitbucket.c and cd_jenkins.c only where those CIs do.
  */
 #ifndef AMPEL_GEN_CD_INTERNAL_H
 #define AMPEL_GEN_CD_INTERNAL_H
@@ -69,6 +72,10 @@ int cd_catalog_load(struct cd_catalog **out, struct err *e);
 void cd_catalog_free(struct cd_catalog *catalog);
 const struct cd_target *cd_catalog_find(const struct cd_catalog *catalog, const char *id);
 bool cd_credential_is_secret(const struct cd_credential *credential);
+/* A credential's Jenkins id: "FLY_API_TOKEN" -> "fly-api-token" (malloc'd). */
+char *cd_credential_id(const char *name);
+/* Whether a secret is a file (a kubeconfig, a key file) rather than text. */
+bool cd_credential_is_file(const char *name);
 
 /* The release stages every workflow deploys to. */
 struct cd_environment {
@@ -78,6 +85,9 @@ struct cd_environment {
 	const char *trigger;   /* for people: "pushes to main" */
 	const char *gitlab_if; /* the same condition as a GitLab rules: if: */
 	const char *gitlab_trigger;
+	const char *bitbucket_deployment; /* Bitbucket's environment: test, staging, production */
+	const char *bitbucket_pattern;	  /* the branch or tag glob of its pipeline */
+	const char *jenkins_when;	  /* the stage's when condition */
 };
 
 extern const struct cd_environment cd_environments[3];
@@ -119,7 +129,9 @@ struct cd_plan {
 	json_t *build_job; /* stolen; NULL: each deploy builds (Fly.io builds remotely) */
 	/* Extra env of one environment's deploy job (a new object), or NULL. */
 	json_t *(*job_env)(const struct cd_context *ctx, const struct cd_environment *env);
-	bool oidc;	      /* deploy jobs need id-token: write */
+	bool oidc; /* deploy jobs need id-token: write */
+	/* The credentials the header names (struct cd_credential *); NULL: the target's. */
+	const struct vec *credentials;
 	const char *rollback; /* one paragraph for the header: how to roll back */
 	const char *setup;    /* one paragraph for the header: what to create once */
 	/*
@@ -146,16 +158,105 @@ json_t *cd_job_variables(const struct cd_context *ctx, const struct cd_plan *pla
 /* Appends text with every line behind prefix ("# "), blank lines as bare prefix. */
 void cd_comment_lines(struct buf *out, const char *prefix, const char *text);
 
+/* Written by deploy scripts for the rollback: what to roll back to. */
+#define CD_PREVIOUS_FILE ".ampel-previous-release"
+
+/* How a script-based CI (GitLab, Bitbucket, Jenkins) names things in its shell. */
+struct cd_registry {
+	const char *image;    /* the CI's own registry image ("${CI_REGISTRY_IMAGE}"), or NULL */
+	const char *host;     /* what kaniko signs in to */
+	const char *user;     /* "$CI_REGISTRY_USER" */
+	const char *password; /* "$CI_REGISTRY_PASSWORD" */
+};
+
+struct cd_shell {
+	enum ci_provider provider;
+	const char *sha;	/* "${CI_COMMIT_SHA}" */
+	const char *root;	/* the checkout: "${CI_PROJECT_DIR}" */
+	const char *job_id;	/* "${CI_JOB_ID}" */
+	const char *session;	/* AWS role session name */
+	const char *oidc_token; /* "$GITLAB_OIDC_TOKEN", or NULL: stored keys sign in */
+	bool file_secrets;	/* a secret can be a file (KUBE_CONFIG is a path) */
+	struct cd_registry registry;
+};
+
+/* One target's build, deploy, smoke test and rollback as shell. */
+struct cd_script_target {
+	const char *id;
+	const char *image; /* the deploy image, pinned */
+	bool entrypoint;   /* the image's entrypoint must be reset */
+	/* Without OIDC: the catalog credentials dropped (space-separated) and those added. */
+	const char *oidc_only;
+	const struct cd_credential *keys;
+	size_t key_count;
+	/* Sets IMAGE and writes /kaniko/.docker/config.json (NULL: the platform builds). */
+	void (*build)(const struct cd_context *ctx, const struct cd_shell *shell, json_t *script,
+		      json_t *variables);
+	/* Signs in, remembers the release in CD_PREVIOUS_FILE, deploys, sets URL. */
+	void (*deploy)(const struct cd_context *ctx, const struct cd_shell *shell, json_t *script,
+		       json_t *variables);
+	/* NULL: curl $URL. */
+	void (*smoke)(const struct cd_context *ctx, const struct cd_shell *shell, json_t *script);
+	/* Rolls back to $previous (NULL: the platform has no rollback). */
+	void (*rollback)(const struct cd_context *ctx, const struct cd_shell *shell,
+			 struct buf *run);
+	bool has_url;
+};
+
+const struct cd_script_target *cd_script_target_find(const char *id);
+
+/* What to create once for a target, in one CI's terms (%s: the app's slug). */
+struct cd_setup {
+	const char *id;
+	const char *text;
+};
+const char *cd_setup_find(const struct cd_setup *setups, size_t count, const char *id);
+const char *cd_script_kaniko_image(void);
+/* Whether the image goes to the CI's registry (or REGISTRY) rather than the platform's. */
+bool cd_script_uses_ci_registry(const struct cd_script_target *target);
+/* Appends text (or a format) as one script item. */
+void cd_script_line(json_t *script, const char *text);
+void cd_script_linef(json_t *script, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<root>" or "<root>/apps/web". */
+void cd_script_project_dir(struct buf *out, const struct cd_context *ctx,
+			   const struct cd_shell *shell);
+/* The credentials the pipeline needs, by name (borrowed struct cd_credential *). */
+void cd_script_credentials(const struct cd_context *ctx, const struct cd_shell *shell,
+			   const struct cd_script_target *target, struct vec *out);
+/* The job variables of one environment: cd_job_variables and HEALTH_PATH. */
+json_t *cd_script_variables(const struct cd_context *ctx, const struct cd_plan *plan,
+			    const struct cd_environment *env);
+/* The image build: kaniko into the registry, then IMAGE=... in build.env. */
+json_t *cd_script_build(const struct cd_context *ctx, const struct cd_shell *shell,
+			const struct cd_script_target *target, json_t *variables);
+/* Deploy and smoke test, leaving URL set; adds to variables. */
+json_t *cd_script_deploy(const struct cd_context *ctx, const struct cd_shell *shell,
+			 const struct cd_script_target *target, json_t *variables);
 /*
- * Writes .gitlab-ci.yml for the plan (GitLab rendering of the same release
- * process; the GitHub steps of the plan are not used).
+ * The rollback as one shell block, run when failed (a shell test followed
+ * by " && ", or NULL) and a release was remembered; NULL when the target
+ * has none.
+ */
+char *cd_script_rollback(const struct cd_context *ctx, const struct cd_shell *shell,
+			 const struct cd_script_target *target, const char *failed);
+/* Prepends "export NAME=value" lines for variables (steps without variables of their own). */
+void cd_script_exports(json_t *script, const json_t *variables);
+
+/*
+ * Write the plan's release process as .gitlab-ci.yml, bitbucket-pipelines.yml
+ * or a Jenkinsfile (the GitHub steps of the plan are not used).
  */
 int cd_gitlab_write(const struct cd_context *ctx, const struct cd_plan *plan, struct gen_files *out,
 		    struct err *e);
+int cd_bitbucket_write(const struct cd_context *ctx, const struct cd_plan *plan,
+		       struct gen_files *out, struct err *e);
+int cd_jenkins_write(const struct cd_context *ctx, const struct cd_plan *plan,
+		     struct gen_files *out, struct err *e);
 
 /*
  * Builds .github/workflows/deploy*.yml from plan (its JSON is consumed) and
- * adds it to out; with --provider gitlab, .gitlab-ci.yml (cd_gitlab_write).
+ * adds it to out; with --provider gitlab, bitbucket or jenkins, the
+ * writer of that CI.
  */
 int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 		      struct gen_files *out, struct err *e);

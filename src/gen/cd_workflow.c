@@ -11,20 +11,24 @@
 #include "gen/files.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 #include "util/yaml_emit.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 const struct cd_environment cd_environments[3] = {
 	{ "development", "-dev", "github.ref == 'refs/heads/main'", "pushes to main",
-	  "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "pushes to the default branch" },
+	  "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "pushes to the default branch", "test", "main",
+	  "branch 'main'" },
 	{ "staging", "-staging", "startsWith(github.ref, 'refs/heads/release/')",
 	  "pushes to release/* branches", "$CI_COMMIT_BRANCH =~ /^release\\//",
-	  "pushes to release/* branches" },
+	  "pushes to release/* branches", "staging", "release/*", "branch 'release/*'" },
 	{ "production", "", "startsWith(github.ref, 'refs/tags/v')", "v*.*.* tags",
-	  "$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/", "vX.Y.Z tags" },
+	  "$CI_COMMIT_TAG =~ /^v\\d+\\.\\d+\\.\\d+$/", "vX.Y.Z tags", "production", "v*.*.*",
+	  "tag 'v*.*.*'" },
 };
 
 json_t *cd_step_uses(const char *name, const char *uses, json_t *with)
@@ -90,89 +94,141 @@ void cd_add_yaml(struct gen_files *out, const struct cd_context *ctx, const char
 	buf_free(&text);
 }
 
-/* The column the secret names are padded to in the header. */
-static int cd_name_width(const struct cd_target *target)
+char *cd_credential_id(const char *name)
+{
+	struct buf id = BUF_INIT;
+	for (const char *p = name; *p; p++)
+		buf_addch(&id, *p == '_' ? '-' : (char)tolower((unsigned char)*p));
+	return buf_detach(&id);
+}
+
+bool cd_credential_is_file(const char *name)
+{
+	return str_eq(name, "KUBE_CONFIG") || str_eq(name, "GOOGLE_APPLICATION_CREDENTIALS");
+}
+
+/* The name a credential is listed by: Jenkins knows credentials by id. */
+static char *cd_listed_name(const struct cd_credential *c, bool jenkins)
+{
+	return jenkins && cd_credential_is_secret(c) ? cd_credential_id(c->name) : xstrdup(c->name);
+}
+
+static void cd_list_credentials(struct buf *out, const struct vec *credentials, bool secrets,
+				bool jenkins)
 {
 	int width = 0;
-	for (size_t i = 0; i < target->credentials.len; i++) {
-		const struct cd_credential *c = target->credentials.items[i];
-		int len = (int)strlen(c->name);
-		if (len > width)
-			width = len;
+	for (size_t i = 0; i < credentials->len; i++) {
+		char *name = cd_listed_name(credentials->items[i], jenkins);
+		if ((int)strlen(name) > width)
+			width = (int)strlen(name);
+		free(name);
 	}
-	return width;
-}
-
-static void cd_list_credentials(struct buf *out, const struct cd_target *target, bool secrets)
-{
-	int width = cd_name_width(target);
-	for (size_t i = 0; i < target->credentials.len; i++) {
-		const struct cd_credential *c = target->credentials.items[i];
+	for (size_t i = 0; i < credentials->len; i++) {
+		const struct cd_credential *c = credentials->items[i];
 		if (c->type == CD_CREDENTIAL_REGION || cd_credential_is_secret(c) != secrets)
 			continue;
-		buf_addf(out, "  %-*s  %s%s\n", width, c->name, c->label,
-			 c->required ? "" : " (optional)");
+		char *name = cd_listed_name(c, jenkins);
+		buf_addf(out, "  %-*s  %s%s%s\n", width, name, c->label,
+			 c->required ? "" : " (optional)",
+			 jenkins && secrets && cd_credential_is_file(c->name) ? " (Secret file)"
+									      : "");
+		free(name);
 	}
 }
 
-static bool cd_has_credentials(const struct cd_target *target, bool secrets)
+static bool cd_has_credentials(const struct vec *credentials, bool secrets)
 {
-	for (size_t i = 0; i < target->credentials.len; i++) {
-		const struct cd_credential *c = target->credentials.items[i];
+	for (size_t i = 0; i < credentials->len; i++) {
+		const struct cd_credential *c = credentials->items[i];
 		if (c->type != CD_CREDENTIAL_REGION && cd_credential_is_secret(c) == secrets)
 			return true;
 	}
 	return false;
 }
 
+/* How each CI words the release process, its approvals and where values are set. */
+struct cd_wording {
+	const char *process;
+	const char *production;
+	const char *secrets;
+	const char *variables;
+};
+
+static const struct cd_wording cd_wordings[] = {
+	[CI_GITHUB] = { "Release process, one GitHub environment per stage:\n",
+			"Production is a protected environment: add required reviewers under\n"
+			"Settings > Environments > production. The approval is configured on the\n"
+			"environment, not in this file, and deployments wait for it.\n\n",
+			"Secrets to set (Settings > Secrets and variables > Actions, or per "
+			"environment):\n",
+			"Variables to set (per environment where they differ):\n" },
+	[CI_GITLAB] = { "Release process, one GitLab environment per stage:\n",
+			"Production is a manual job on a protected environment: protect it and\n"
+			"add approval rules under Settings > CI/CD > Protected environments.\n"
+			"The approval is configured on the environment, not in this file, and\n"
+			"the deploy waits for it.\n\n",
+			"CI/CD variables to set, masked and protected (Settings > CI/CD >\n"
+			"Variables, scoped per environment where they differ):\n",
+			"Other CI/CD variables to set (per environment where they differ):\n" },
+	[CI_BITBUCKET] = { "Release process, one Bitbucket deployment environment per stage:\n",
+			   "Production is a manual step (trigger: manual) of the tag's pipeline:\n"
+			   "under Repository settings > Deployments > Production, allow only the\n"
+			   "people who may release to deploy there. Each deploy step runs alone\n"
+			   "(concurrency-group), and a failed one rolls back in after-script.\n\n",
+			   "Secured variables to set (Repository settings > Repository variables,\n"
+			   "or as deployment variables of each environment where they differ):\n",
+			   "Variables to set (deployment variables, Repository settings >\n"
+			   "Deployments, per environment where they differ):\n" },
+	[CI_JENKINS] = { "Release process, one stage per environment (a multibranch pipeline\n"
+			 "that discovers branches and tags):\n",
+			 "Production waits for an approval (input); limit who may give it with\n"
+			 "the input's submitter or the job's permissions. The stages need the\n"
+			 "Docker Pipeline, Credentials Binding and Lockable Resources plugins,\n"
+			 "and a failed deploy rolls back in post { failure }.\n\n",
+			 "Credentials to create (Manage Jenkins > Credentials, or the folder's;\n"
+			 "Secret text unless noted), by id:\n",
+			 "Environment variables to set (on the folder or job, or Manage Jenkins\n"
+			 "> System > Global properties):\n" },
+};
+
 void cd_release_header(struct buf *out, const struct cd_context *ctx, const struct cd_plan *plan)
 {
 	const struct cd_target *target = ctx->target;
-	bool gitlab = ctx->options->provider == CI_GITLAB;
+	enum ci_provider provider = ctx->options->provider;
+	const struct cd_wording *wording = &cd_wordings[provider];
+	const struct vec *credentials =
+		plan->credentials ? plan->credentials : &target->credentials;
 	struct buf notes = BUF_INIT;
-	cd_header(out, ctx, "#");
+	cd_header(out, ctx, provider == CI_JENKINS ? "//" : "#");
 	buf_addf(&notes, "\nDeploys %s to %s (region %s), following\n%s\n\n", ctx->slug,
 		 target->name, ctx->region, target->docs);
-	buf_addf(&notes, "Release process, one %s environment per stage:\n",
-		 gitlab ? "GitLab" : "GitHub");
-	for (size_t i = 0; i < 3; i++)
-		buf_addf(&notes, "  %-12s %s\n", cd_environments[i].name,
-			 gitlab ? cd_environments[i].gitlab_trigger : cd_environments[i].trigger);
-	if (gitlab)
-		buf_adds(&notes,
-			 "Production is a manual job on a protected environment: protect it and\n"
-			 "add approval rules under Settings > CI/CD > Protected environments.\n"
-			 "The approval is configured on the environment, not in this file, and\n"
-			 "the deploy waits for it.\n\n");
-	else
-		buf_adds(&notes,
-			 "Production is a protected environment: add required reviewers under\n"
-			 "Settings > Environments > production. The approval is configured on the\n"
-			 "environment, not in this file, and deployments wait for it.\n\n");
+	buf_adds(&notes, wording->process);
+	for (size_t i = 0; i < 3; i++) {
+		const struct cd_environment *env = &cd_environments[i];
+		buf_addf(&notes, "  %-12s %s", env->name,
+			 provider == CI_GITLAB ? env->gitlab_trigger : env->trigger);
+		if (provider == CI_BITBUCKET)
+			buf_addf(&notes, " (deployment: %s)", env->bitbucket_deployment);
+		buf_addch(&notes, '\n');
+	}
+	buf_adds(&notes, wording->production);
 	buf_addf(&notes,
 		 "The image is built from %s%sDockerfile (ampel generate dockerfile writes\n"
 		 "one) and tagged with the commit SHA. Each deploy is smoke-tested on %s.\n\n",
 		 *ctx->dir ? "" : "./", ctx->dir, ctx->health_path);
-	if (gitlab && cd_has_credentials(target, true)) {
-		buf_adds(&notes,
-			 "CI/CD variables to set, masked and protected (Settings > CI/CD >\n"
-			 "Variables, scoped per environment where they differ):\n");
-		cd_list_credentials(&notes, target, true);
-	} else if (cd_has_credentials(target, true)) {
-		buf_adds(&notes, "Secrets to set (Settings > Secrets and variables > Actions, or "
-				 "per environment):\n");
-		cd_list_credentials(&notes, target, true);
+	if (cd_has_credentials(credentials, true)) {
+		buf_adds(&notes, wording->secrets);
+		cd_list_credentials(&notes, credentials, true, provider == CI_JENKINS);
 	}
-	if (cd_has_credentials(target, false)) {
-		buf_addf(&notes, "%sariables to set (per environment where they differ):\n",
-			 gitlab ? "Other CI/CD v" : "V");
-		cd_list_credentials(&notes, target, false);
+	if (cd_has_credentials(credentials, false)) {
+		buf_adds(&notes, wording->variables);
+		cd_list_credentials(&notes, credentials, false, provider == CI_JENKINS);
 	}
 	if (plan->setup)
 		buf_addf(&notes, "\nOnce: %s\n", plan->setup);
 	if (plan->rollback)
 		buf_addf(&notes, "\nRollback: %s\n", plan->rollback);
-	cd_comment_lines(out, "#", notes.data);
+	cd_comment_lines(out, provider == CI_JENKINS ? "//" : "#", notes.data);
 	buf_free(&notes);
 }
 
@@ -336,9 +392,16 @@ static char *cd_workflow_path(const struct cd_context *ctx)
 int cd_workflow_write(const struct cd_context *ctx, const struct cd_plan *plan,
 		      struct gen_files *out, struct err *e)
 {
-	if (ctx->options->provider == CI_GITLAB) {
+	if (ctx->options->provider != CI_GITHUB) {
 		json_decref(plan->build_job);
-		return cd_gitlab_write(ctx, plan, out, e);
+		switch (ctx->options->provider) {
+		case CI_GITLAB:
+			return cd_gitlab_write(ctx, plan, out, e);
+		case CI_BITBUCKET:
+			return cd_bitbucket_write(ctx, plan, out, e);
+		default:
+			return cd_jenkins_write(ctx, plan, out, e);
+		}
 	}
 	json_t *workflow = json_object();
 	struct buf text = BUF_INIT;

@@ -108,6 +108,20 @@ static void choose_stack(const struct ci_templates *t, const json_t *project,
 	}
 	if (*pm_out || !language)
 		return;
+	/*
+	 * Without a package manager (C and C++), a build tool with a template
+	 * for the language: CMake, Meson or Make set up in the image.
+	 */
+	json_array_foreach(json_object_get(project, "build_tools"), i, id)
+	{
+		const struct ci_pm_template *pm = ci_templates_pm(t, json_string_value(id));
+		const struct ci_runtime_template *rt = pm ? pm_runtime(t, pm, project) : NULL;
+		if (rt && vec_has(&rt->languages, language)) {
+			*pm_out = pm;
+			*rt_out = rt;
+			return;
+		}
+	}
 	for (size_t k = 0; k < t->runtimes.len; k++) {
 		const struct ci_runtime_template *rt = t->runtimes.items[k];
 		if (vec_has(&rt->languages, language)) {
@@ -239,7 +253,7 @@ static void job_free(void *item)
 	free(job->companion_version);
 	vec_free(&job->versions, free);
 	map_free(job->vars, free);
-	vec_free(&job->image_setup, NULL);
+	vec_free(&job->image_setup, free);
 	json_decref(job->env);
 	vec_free(&job->cache_paths, free);
 	vec_free(&job->cache_key_files, free);
@@ -291,6 +305,21 @@ static char *job_text(struct plan_job *job, const char *text)
 {
 	char *out = ci_expand_text(text, job_lookup, job);
 	return out ? out : xstrdup("");
+}
+
+static const char *job_version_lookup(void *ctx, const char *name)
+{
+	const struct plan_job *job = ctx;
+	return str_eq(name, "version") ? job->version : job_lookup(ctx, name);
+}
+
+/* An image setup command: {version} is the job's (a toolchain installed by version). */
+static void add_image_setup(struct plan_job *job, const struct vec *commands)
+{
+	for (size_t i = 0; i < commands->len; i++) {
+		char *text = ci_expand_text(commands->items[i], job_version_lookup, job);
+		vec_push(&job->image_setup, text ? text : xstrdup(commands->items[i]));
+	}
 }
 
 static bool lock_proven(const struct ci_pm_template *pm, const char *install)
@@ -466,24 +495,26 @@ static struct plan_job *plan_job_new(const struct ci_plan *plan, const struct ru
 		declared = runtime_declared(ws_root, rt->id);
 	bool exact;
 	job->version = ci_runtime_resolve_version(rt, declared, &exact);
-	if (o->matrix)
+	/* A toolchain the image setup installs by version is tested at one version. */
+	bool setup_by_version = false;
+	for (size_t i = 0; i < rt->image_setup.len; i++)
+		setup_by_version =
+			setup_by_version || strstr(rt->image_setup.items[i], "{version}");
+	if (o->matrix && !setup_by_version)
 		ci_runtime_matrix_versions(rt, declared, job->version, &job->versions);
 	else
 		vec_push(&job->versions, xstrdup(job->version));
 
-	for (size_t i = 0; i < rt->image_setup.len; i++)
-		vec_push(&job->image_setup, rt->image_setup.items[i]);
-	for (size_t i = 0; pm && i < pm->image_setup.len; i++)
-		vec_push(&job->image_setup, pm->image_setup.items[i]);
+	add_image_setup(job, &rt->image_setup);
+	if (pm)
+		add_image_setup(job, &pm->image_setup);
 	if (companion) {
 		job->companion = companion;
 		bool companion_exact;
 		job->companion_version = ci_runtime_resolve_version(
 			companion, runtime_declared(project, companion->id), &companion_exact);
-		for (size_t i = 0; i < companion->companion_image_setup.len; i++)
-			vec_push(&job->image_setup, companion->companion_image_setup.items[i]);
-		for (size_t i = 0; i < second_pm->image_setup.len; i++)
-			vec_push(&job->image_setup, second_pm->image_setup.items[i]);
+		add_image_setup(job, &companion->companion_image_setup);
+		add_image_setup(job, &second_pm->image_setup);
 	}
 	job->env = pm && pm->env ? json_deep_copy(pm->env) : json_object();
 	plan_cache(job, o, install);

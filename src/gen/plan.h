@@ -51,7 +51,7 @@ struct plan_job {
 	char *companion_version;
 	struct vec versions;	/* char *: --matrix versions (just version without) */
 	struct map *vars;	/* placeholder -> value, version-independent ones */
-	struct vec image_setup; /* const char *: commands an image needs first */
+	struct vec image_setup; /* char *: commands an image needs first, {version} filled */
 	json_t *env;		/* object: variables for the job (may be empty) */
 	/* caching (with --cache) */
 	struct vec cache_paths;	    /* char *: as the template says, {prefix} filled */

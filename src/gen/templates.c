@@ -179,9 +179,15 @@ static int parse_runtime(struct loader *l, const char *id, const struct yaml_nod
 		yaml_err(l->e, l->file, node, "%s: 'github' setup steps are required", what.data);
 		goto out;
 	}
-	if (!strstr(rt->image, "{")) {
+	/* The version is in the image's tag, or image_setup installs it by version. */
+	bool pinned = strstr(rt->image, "{") != NULL;
+	for (size_t i = 0; i < rt->image_setup.len; i++)
+		pinned = pinned || strstr(rt->image_setup.items[i], "{version}");
+	if (!pinned) {
 		yaml_err(l->e, l->file, yaml_get(node, "image"),
-			 "%s: image must be pinned to the runtime version ({version})", what.data);
+			 "%s: image (or image_setup) must be pinned to the runtime version "
+			 "({version})",
+			 what.data);
 		goto out;
 	}
 	const struct yaml_node *aliases = yaml_get(node, "image_versions");

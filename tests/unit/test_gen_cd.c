@@ -1,7 +1,7 @@
 /*
  * Deployment generation: golden files per target for real fixture
- * repositories (GitHub Actions, and GitLab CI for node-express),
- * determinism, refusals (unknown target, Bitbucket or Jenkins CI, no
+ * repositories (GitHub Actions, and GitLab CI, Bitbucket Pipelines and
+ * Jenkins for node-express), determinism, refusals (unknown target, no
  * server to deploy), the provider catalog's validation with file:line
  * errors, no secret value ever written, and the external validators
  * (actionlint, workflow schema, YAML/JSON/TOML parse) run on what every
@@ -77,8 +77,11 @@ static int generate_for(const json_t *document, const char *target, const char *
 			enum ci_provider provider, struct gen_files *files, struct err *e)
 {
 	struct buf command = BUF_INIT;
+	static const char *const provider_flags[] = { "", " --provider gitlab",
+						      " --provider bitbucket",
+						      " --provider jenkins" };
 	buf_addf(&command, "ampel generate cd --target %s%s", target ? target : "",
-		 provider == CI_GITLAB ? " --provider gitlab" : "");
+		 provider_flags[provider]);
 	struct cd_options options = {
 		.target = target, .provider = provider, .project = project, .command = command.data
 	};
@@ -132,22 +135,136 @@ static void golden_fixture(const char *fixture, const char *const *which, size_t
 	json_decref(document);
 }
 
-/* GitLab CI: tests/golden/cd/<fixture>.<target>.gitlab.txt. */
+static const char *const provider_names[] = { "github", "gitlab", "bitbucket", "jenkins" };
+
+/* tests/golden/cd/<fixture>.<target>.<provider>.txt for every target. */
+static void golden_provider(const char *fixture, enum ci_provider provider)
+{
+	json_t *document = analyze_fixture(fixture);
+	for (size_t i = 0; i < TARGET_COUNT; i++) {
+		struct gen_files files = GEN_FILES_INIT;
+		struct err e = ERR_INIT;
+		if (generate_for(document, targets[i], NULL, provider, &files, &e) != 0)
+			fail_msg("%s %s %s: %s", fixture, targets[i], provider_names[provider],
+				 e.msg);
+		char *text = render_files(&files);
+		struct buf name = BUF_INIT;
+		buf_addf(&name, "%s.%s", targets[i], provider_names[provider]);
+		check_golden(fixture, name.data, text);
+		buf_free(&name);
+		free(text);
+		gen_files_free(&files);
+	}
+	json_decref(document);
+}
+
 static void test_golden_node_express_gitlab(void **state)
+{
+	(void)state;
+	golden_provider("node-express", CI_GITLAB);
+}
+
+static void test_golden_node_express_bitbucket(void **state)
+{
+	(void)state;
+	golden_provider("node-express", CI_BITBUCKET);
+}
+
+static void test_golden_node_express_jenkins(void **state)
+{
+	(void)state;
+	golden_provider("node-express", CI_JENKINS);
+}
+
+/* The deploy file of one provider, or NULL; no GitHub workflow besides it. */
+static const char *pipeline_file(const struct gen_files *files, const char *path)
+{
+	const char *pipeline = NULL;
+	for (size_t f = 0; f < files->files.len; f++) {
+		const struct gen_file *file = files->files.items[f];
+		assert_null(strstr(file->path, ".github/"));
+		if (strcmp(file->path, path) == 0)
+			pipeline = file->content;
+	}
+	return pipeline;
+}
+
+static bool target_uses_oidc(const char *target)
+{
+	return strcmp(target, "aws-ecs") == 0 || strcmp(target, "gcp-cloudrun") == 0 ||
+	       strcmp(target, "azure-containerapps") == 0;
+}
+
+/* Bitbucket: deployment environments, manual production, OIDC, rollback. */
+static void test_bitbucket_release_process(void **state)
 {
 	(void)state;
 	json_t *document = analyze_fixture("node-express");
 	for (size_t i = 0; i < TARGET_COUNT; i++) {
 		struct gen_files files = GEN_FILES_INIT;
 		struct err e = ERR_INIT;
-		if (generate_for(document, targets[i], NULL, CI_GITLAB, &files, &e) != 0)
-			fail_msg("node-express %s gitlab: %s", targets[i], e.msg);
-		char *text = render_files(&files);
-		struct buf name = BUF_INIT;
-		buf_addf(&name, "%s.gitlab", targets[i]);
-		check_golden("node-express", name.data, text);
-		buf_free(&name);
-		free(text);
+		assert_int_equal(generate_for(document, targets[i], NULL, CI_BITBUCKET, &files, &e),
+				 0);
+		const char *pipeline = pipeline_file(&files, "bitbucket-pipelines.yml");
+		assert_non_null(pipeline);
+		assert_non_null(strstr(pipeline, "  branches:\n    main:\n"));
+		assert_non_null(strstr(pipeline, "    release/*:\n"));
+		assert_non_null(strstr(pipeline, "  tags:\n    v*.*.*:\n"));
+		assert_non_null(strstr(pipeline, "deployment: test\n"));
+		assert_non_null(strstr(pipeline, "deployment: staging\n"));
+		assert_non_null(
+			strstr(pipeline, "deployment: production\n          trigger: manual"));
+		assert_non_null(
+			strstr(pipeline, "concurrency-group: deploy-express-api-production"));
+		assert_non_null(strstr(pipeline, "--retry-all-errors"));
+		assert_non_null(strstr(pipeline, "Secured variables to set"));
+		assert_non_null(strstr(pipeline, "Rollback:"));
+		assert_null(strstr(pipeline, ":latest"));
+		assert_null(strstr(pipeline, "${{"));
+		assert_null(strstr(pipeline, "CI_COMMIT"));
+		assert_int_equal(strstr(pipeline, "oidc: true") != NULL,
+				 target_uses_oidc(targets[i]));
+		assert_int_equal(strstr(pipeline, "kaniko") != NULL,
+				 strcmp(targets[i], "flyio") != 0);
+		/* A rollback wherever the platform has one. */
+		assert_int_equal(strstr(pipeline, "after-script:") != NULL,
+				 strcmp(targets[i], "digitalocean") != 0);
+		gen_files_free(&files);
+	}
+	json_decref(document);
+}
+
+/* Jenkins: when per environment, input before production, credentials by id. */
+static void test_jenkins_release_process(void **state)
+{
+	(void)state;
+	json_t *document = analyze_fixture("node-express");
+	for (size_t i = 0; i < TARGET_COUNT; i++) {
+		struct gen_files files = GEN_FILES_INIT;
+		struct err e = ERR_INIT;
+		assert_int_equal(generate_for(document, targets[i], NULL, CI_JENKINS, &files, &e),
+				 0);
+		const char *pipeline = pipeline_file(&files, "Jenkinsfile");
+		assert_non_null(pipeline);
+		assert_true(str_starts_with(pipeline, "// Generated by Ampel"));
+		assert_non_null(strstr(pipeline, "when {\n                beforeAgent true\n"
+						 "                branch 'main'\n"));
+		assert_non_null(strstr(pipeline, "branch 'release/*'\n"));
+		assert_non_null(strstr(pipeline, "beforeInput true\n                tag 'v*.*.*'\n"
+						 "            }\n            input {"));
+		assert_non_null(strstr(pipeline, "withCredentials(["));
+		assert_non_null(strstr(pipeline, "credentialsId: '"));
+		assert_non_null(strstr(pipeline, "lock('deploy-express-api-production')"));
+		assert_non_null(strstr(pipeline, "--retry-all-errors"));
+		assert_non_null(strstr(pipeline, "Credentials to create"));
+		assert_null(strstr(pipeline, "${{"));
+		assert_null(strstr(pipeline, "CI_COMMIT"));
+		/* No OIDC on Jenkins: stored keys sign in. */
+		assert_null(strstr(pipeline, "OIDC_TOKEN"));
+		assert_int_equal(strstr(pipeline, "post {\n                failure {") != NULL,
+				 strcmp(targets[i], "digitalocean") != 0);
+		assert_int_equal(strstr(pipeline, "stash name: 'image'") != NULL,
+				 strcmp(targets[i], "flyio") != 0);
 		gen_files_free(&files);
 	}
 	json_decref(document);
@@ -163,13 +280,7 @@ static void test_gitlab_release_process(void **state)
 		struct err e = ERR_INIT;
 		assert_int_equal(generate_for(document, targets[i], NULL, CI_GITLAB, &files, &e),
 				 0);
-		const char *pipeline = NULL;
-		for (size_t f = 0; f < files.files.len; f++) {
-			const struct gen_file *file = files.files.items[f];
-			assert_null(strstr(file->path, ".github/"));
-			if (strcmp(file->path, ".gitlab-ci.yml") == 0)
-				pipeline = file->content;
-		}
+		const char *pipeline = pipeline_file(&files, ".gitlab-ci.yml");
 		assert_non_null(pipeline);
 		assert_non_null(strstr(pipeline, "if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"));
 		assert_non_null(strstr(pipeline, "if: $CI_COMMIT_BRANCH =~ /^release\\//"));
@@ -181,10 +292,8 @@ static void test_gitlab_release_process(void **state)
 		assert_non_null(strstr(pipeline, "Protected environments"));
 		assert_null(strstr(pipeline, ":latest"));
 		assert_null(strstr(pipeline, "${{"));
-		bool oidc = strcmp(targets[i], "aws-ecs") == 0 ||
-			    strcmp(targets[i], "gcp-cloudrun") == 0 ||
-			    strcmp(targets[i], "azure-containerapps") == 0;
-		assert_int_equal(strstr(pipeline, "id_tokens:") != NULL, oidc);
+		assert_int_equal(strstr(pipeline, "id_tokens:") != NULL,
+				 target_uses_oidc(targets[i]));
 		assert_int_equal(strstr(pipeline, "kaniko") != NULL,
 				 strcmp(targets[i], "flyio") != 0);
 		/* ampel generate check finds nothing to say about it. */
@@ -341,11 +450,6 @@ static void test_refusals(void **state)
 	err_clear(&e);
 	assert_int_equal(generate(document, NULL, NULL, &files, &e), -1);
 	assert_non_null(strstr(e.msg, "--target"));
-
-	err_clear(&e);
-	struct cd_options bitbucket = { .target = "flyio", .provider = CI_BITBUCKET };
-	assert_int_equal(gen_cd(document, &bitbucket, &files, &e), GEN_UNSUPPORTED);
-	assert_non_null(strstr(e.msg, "GitHub Actions and GitLab CI"));
 
 	err_clear(&e);
 	struct cd_options region = { .target = "flyio", .provider = CI_GITHUB, .region = "mars" };
@@ -564,17 +668,17 @@ static void test_external_validators(void **state)
 	int written = 0;
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
 		json_t *document = analyze_fixture(fixtures[f]);
-		for (size_t t = 0; t < 2 * TARGET_COUNT; t++) {
+		for (size_t t = 0; t < 4 * TARGET_COUNT; t++) {
 			struct gen_files files = GEN_FILES_INIT;
 			struct err e = ERR_INIT;
-			bool gitlab = t >= TARGET_COUNT;
+			enum ci_provider provider = (enum ci_provider)(t / TARGET_COUNT);
 			const char *target = targets[t % TARGET_COUNT];
-			if (generate_for(document, target, NULL, gitlab ? CI_GITLAB : CI_GITHUB,
-					 &files, &e) != 0)
-				fail_msg("%s %s: %s", fixtures[f], target, e.msg);
+			if (generate_for(document, target, NULL, provider, &files, &e) != 0)
+				fail_msg("%s %s %s: %s", fixtures[f], target,
+					 provider_names[provider], e.msg);
 			struct buf dir = BUF_INIT;
-			buf_addf(&dir, "%s/%s.%s%s", temp_root, fixtures[f], target,
-				 gitlab ? ".gitlab" : "");
+			buf_addf(&dir, "%s/%s.%s.%s", temp_root, fixtures[f], target,
+				 provider_names[provider]);
 			assert_int_equal(mkdir(dir.data, 0755), 0);
 			if (gen_files_write(&files, dir.data, false, &e) < 0)
 				fail_msg("%s", e.msg);
@@ -608,6 +712,10 @@ int main(void)
 		cmocka_unit_test(test_golden_node_express),
 		cmocka_unit_test(test_golden_node_express_gitlab),
 		cmocka_unit_test(test_gitlab_release_process),
+		cmocka_unit_test(test_golden_node_express_bitbucket),
+		cmocka_unit_test(test_bitbucket_release_process),
+		cmocka_unit_test(test_golden_node_express_jenkins),
+		cmocka_unit_test(test_jenkins_release_process),
 		cmocka_unit_test(test_golden_python_fastapi_uv),
 		cmocka_unit_test(test_golden_go_gin_kubernetes),
 		cmocka_unit_test(test_files_per_target),

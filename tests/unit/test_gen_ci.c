@@ -61,6 +61,61 @@ static const char *const golden_fixtures[] = {
 	"polyglot-subfolders",
 };
 
+/*
+ * Stacks without a fixture repository of their own: real-world skeletons
+ * (tests/fixtures/realworld), and an analysis document written here where
+ * the analysis does not yet name the package manager (Gleam) or infer a
+ * test command (the Clojure CLI), or no skeleton builds with it (Meson).
+ */
+static const struct {
+	const char *name;    /* the golden directory */
+	const char *fixture; /* below tests/fixtures, or NULL: a document made here */
+} language_fixtures[] = {
+	{ "haskell-cabal", "realworld/b/koalaman__shellcheck" },
+	{ "haskell-stack", "realworld/b/hadolint__hadolint" },
+	{ "crystal-shards", "realworld/b/kemalcr__kemal" },
+	{ "clojure-leiningen", "realworld/b/weavejester__compojure" },
+	{ "clojure-deps", NULL },
+	{ "scala-sbt", "realworld/b/scala__scala3-example-project" },
+	{ "zig-hello", "repos/zig-hello" },
+	{ "gleam", NULL },
+	{ "c-cmake", "realworld/b/DaveGamble__cJSON" },
+	{ "c-make", "realworld/b/antirez__kilo" },
+	{ "cpp-meson", NULL },
+};
+#define LANGUAGE_COUNT (sizeof(language_fixtures) / sizeof(*language_fixtures))
+
+/* A one-project analysis document, as ampel analyze --json writes it. */
+static json_t *made_document(const char *name)
+{
+	const char *language = NULL, *pm = NULL, *install = NULL, *build = NULL, *test = NULL;
+	json_t *runtimes = json_object(), *build_tools = json_array();
+	if (str_eq(name, "gleam")) {
+		language = "gleam", pm = "gleam", install = "gleam deps download";
+		build = "gleam build", test = "gleam test";
+		json_object_set_new(runtimes, "gleam", json_string("1.5.1"));
+		json_object_set_new(runtimes, "erlang", json_string("26.2"));
+	} else if (str_eq(name, "clojure-deps")) {
+		language = "clojure", pm = "clojure", install = "clojure -P";
+		test = "clojure -X:test";
+		json_object_set_new(runtimes, "java", json_string("17"));
+	} else {
+		language = "cpp";
+		build = "meson setup build && meson compile -C build";
+		test = "meson test -C build";
+		json_array_append_new(build_tools, json_string("meson"));
+	}
+	json_t *project =
+		json_pack("{s:s, s:s, s:s, s:[], s:o, s:o, s:{s:s?, s:n, s:s?, s:s?, s:n}}", "path",
+			  ".", "name", name, "primary_language", language, "package_managers",
+			  "runtimes", runtimes, "build_tools", build_tools, "commands", "install",
+			  install, "lint", "build", build, "test", test, "start");
+	if (pm)
+		json_array_append_new(json_object_get(project, "package_managers"),
+				      json_string(pm));
+	return json_pack("{s:s, s:[o]}", "schema", "ampel.analysis/v1", "projects", project);
+}
+
 /* ---- analysis documents, one per fixture, kept for the whole run ---- */
 
 struct doc_cache {
@@ -76,18 +131,34 @@ static json_t *analysis_of(const char *fixture)
 		if (str_eq(d->name, fixture))
 			return d->document;
 	}
-	struct buf root = BUF_INIT;
-	buf_addf(&root, "%s/%s", REPOS, fixture);
-	struct err e = ERR_INIT;
-	struct analysis *analysis = NULL;
-	struct analyze_options options = { 0 };
-	if (analyze_repository(&analysis, root.data, &options, &e) < 0)
-		fail_msg("analyze %s: %s", fixture, e.msg);
+	/* A language fixture by its golden name, else a fixture repository. */
+	const char *path = NULL;
+	bool made = false;
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++) {
+		if (str_eq(language_fixtures[i].name, fixture)) {
+			path = language_fixtures[i].fixture;
+			made = !path;
+		}
+	}
 	struct doc_cache *d = xcalloc(1, sizeof(*d));
 	d->name = xstrdup(fixture);
-	d->document = document_render(analysis);
-	analysis_free(analysis);
-	buf_free(&root);
+	if (made) {
+		d->document = made_document(fixture);
+	} else {
+		struct buf root = BUF_INIT;
+		if (path)
+			buf_addf(&root, "%s/../%s", REPOS, path);
+		else
+			buf_addf(&root, "%s/%s", REPOS, fixture);
+		struct err e = ERR_INIT;
+		struct analysis *analysis = NULL;
+		struct analyze_options options = { 0 };
+		if (analyze_repository(&analysis, root.data, &options, &e) < 0)
+			fail_msg("analyze %s: %s", fixture, e.msg);
+		d->document = document_render(analysis);
+		analysis_free(analysis);
+		buf_free(&root);
+	}
 	vec_push(&documents, d);
 	return d->document;
 }
@@ -181,7 +252,8 @@ static void test_templates_load(void **state)
 	assert_int_equal(ci_templates_load(&t, &e), 0);
 	assert_non_null(ci_templates_runtime(t, "node"));
 	assert_non_null(ci_templates_pm(t, "pnpm"));
-	assert_true(ci_templates_runtime(t, "zig") == NULL);
+	assert_non_null(ci_templates_runtime(t, "zig"));
+	assert_ptr_equal(ci_templates_tool_owner(t, "stack"), ci_templates_runtime(t, "ghc"));
 	assert_ptr_equal(ci_templates_tool_owner(t, "cargo"), ci_templates_runtime(t, "rust"));
 	ci_templates_free(t);
 }
@@ -220,7 +292,7 @@ static void test_templates_errors(void **state)
 				       "    image: node:latest\n"
 				       "    github: [{uses: actions/setup-node@v4}]\n"
 				       "package_managers: {}\n",
-			      "image must be pinned to the runtime version");
+			      "image (or image_setup) must be pinned to the runtime version");
 	expect_template_error(SETTINGS "runtimes: {}\npackage_managers:\n  npm:\n"
 				       "    runtimes: [nodejs]\n    workspace: members\n",
 			      "package manager 'npm': unknown runtime 'nodejs'");
@@ -345,6 +417,17 @@ static void test_golden_default(void **state)
 {
 	(void)state;
 	run_golden(&plain, golden_fixtures, sizeof(golden_fixtures) / sizeof(*golden_fixtures), "");
+}
+
+/* Haskell, Crystal, Clojure, Scala, Zig, Gleam, C and C++: plain and every option. */
+static void test_golden_languages(void **state)
+{
+	(void)state;
+	const char *names[LANGUAGE_COUNT];
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++)
+		names[i] = language_fixtures[i].name;
+	run_golden(&plain, names, LANGUAGE_COUNT, "");
+	run_golden(&every_option, names, LANGUAGE_COUNT, "+all-options");
 }
 
 static void test_golden_all_options(void **state)
@@ -534,7 +617,8 @@ static void test_unsupported(void **state)
 	(void)state;
 	static const struct {
 		const char *fixture, *names;
-	} cases[] = { { "zig-hello", "zig" }, { "no-manifest", "python" } };
+	} cases[] = { { "../realworld/f/lustre-labs__lustre", "gleam" },
+		      { "no-manifest", "python" } };
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 4; p++) {
 			struct gen_files files = GEN_FILES_INIT;
@@ -598,6 +682,10 @@ static void test_validators(void **state)
 		if (d->d_name[0] != '.' && d->d_type == DT_DIR)
 			vec_push(&names, xstrdup(d->d_name));
 	closedir(repos);
+	for (size_t i = 0; i < LANGUAGE_COUNT; i++)
+		if (!language_fixtures[i].fixture ||
+		    !str_starts_with(language_fixtures[i].fixture, "repos/"))
+			vec_push(&names, xstrdup(language_fixtures[i].name));
 	const struct variant *variants[] = { &plain, &every_option };
 	for (size_t i = 0; i < names.len; i++) {
 		for (size_t v = 0; v < 2; v++) {
@@ -671,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_golden_default),
 		cmocka_unit_test(test_golden_all_options),
+		cmocka_unit_test(test_golden_languages),
 		cmocka_unit_test(test_versions_and_commands),
 		cmocka_unit_test(test_no_lint_step_without_lint_command),
 		cmocka_unit_test(test_options),

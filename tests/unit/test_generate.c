@@ -76,6 +76,8 @@ static void check_github_uses_analysis(const char *app, const json_t *analysis,
 		{ "javascript", "node" }, { "typescript", "node" }, { "python", "python" },
 		{ "go", "go" },		  { "ruby", "ruby" },	    { "php", "php" },
 		{ "java", "java" },	  { "kotlin", "java" },	    { "elixir", "elixir" },
+		{ "scala", "java" },	  { "clojure", "java" },    { "haskell", "ghc" },
+		{ "crystal", "crystal" }, { "zig", "zig" },	    { "gleam", "gleam" },
 	};
 	const char *language = json_string_value(json_object_get(root, "primary_language"));
 	for (size_t i = 0; language && i < sizeof(runtime_of) / sizeof(*runtime_of); i++) {
