@@ -24,6 +24,8 @@ const struct command cmd_table[] = {
 	  cmd_generate_usage },
 	{ "run", cmd_run, "run the repository's workflows on this machine, like a CI would",
 	  cmd_run_usage },
+	{ "serve", cmd_serve, "run the platform server (HTTP API, health, metrics)",
+	  cmd_serve_usage },
 	{ "help", cmd_help, "show help for ampel or one command", cmd_help_usage },
 	{ "version", cmd_version, "show the version", cmd_version_usage },
 	{ NULL, NULL, NULL, NULL },

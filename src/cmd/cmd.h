@@ -41,11 +41,13 @@ int cmd_version(int argc, char **argv, struct cmd_context *ctx);
 int cmd_analyze(int argc, char **argv, struct cmd_context *ctx);
 int cmd_generate(int argc, char **argv, struct cmd_context *ctx);
 int cmd_run(int argc, char **argv, struct cmd_context *ctx);
+int cmd_serve(int argc, char **argv, struct cmd_context *ctx);
 
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_analyze_usage[];
 extern const char cmd_generate_usage[];
 extern const char cmd_run_usage[];
+extern const char cmd_serve_usage[];
 
 #endif

@@ -1,0 +1,221 @@
+/*
+ * ampel serve: the platform server.
+ *
+ * Opens the store (SQLite under the data directory unless a PostgreSQL URL
+ * is given), applies the migrations, and serves HTTP until SIGTERM or
+ * SIGINT, then stops accepting, lets in-flight requests finish and hands
+ * back the job leases this server holds. Library modules do the work
+ * (src/store, src/http); this file wires them and owns the process.
+ */
+#include "cmd/cmd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/jobs.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+const char cmd_serve_usage[] =
+	"usage: ampel serve [--listen ADDR:PORT] [--data DIR] [--database URL]\n"
+	"\n"
+	"Runs the platform server: the HTTP API under /api/v1 (its OpenAPI document\n"
+	"at /api/v1/openapi.json), /health, /ready and /metrics. With no settings it\n"
+	"listens on 127.0.0.1:8080 and keeps a SQLite database under ./data.\n"
+	"SIGTERM or SIGINT stops it gracefully.\n"
+	"\n"
+	"Options (also settings: listen, data_dir, database_url in ampel.yaml, or\n"
+	"AMPEL_LISTEN, AMPEL_DATA_DIR, AMPEL_DATABASE_URL):\n"
+	"  --listen ADDR:PORT   where to listen (port 0: any free port, printed)\n"
+	"  --data DIR           data directory (database, repositories, logs)\n"
+	"  --database URL       postgres://… to use PostgreSQL instead of SQLite\n"
+	"  -h, --help           show this help\n";
+
+/* The server a signal stops; set once it runs. */
+static struct http_server *running_server;
+
+static void on_stop_signal(int signal_number)
+{
+	(void)signal_number;
+	if (running_server)
+		http_server_request_stop(running_server);
+}
+
+struct serve_state {
+	struct store *store;
+	struct jobs *jobs;
+	char worker[64];
+};
+
+/* Ready: the database answers and every migration this binary knows is applied. */
+static int serve_ready(void *user, struct err *e)
+{
+	struct serve_state *state = user;
+	int applied = 0, known = 0;
+	if (store_ping(state->store, e) < 0 ||
+	    store_schema_version(state->store, &applied, &known, e) < 0)
+		return -1;
+	if (applied < known)
+		return err_set(e, "database schema at version %d, this binary needs %d", applied,
+			       known);
+	return 0;
+}
+
+static void collect_store_metrics(struct buf *out, void *user)
+{
+	struct serve_state *state = user;
+	size_t size = 0, in_use = 0;
+	store_pool_stats(state->store, &size, &in_use);
+	http_metrics_write_family(out, "ampel_db_pool_connections", "gauge",
+				  "Database connections in the pool, by state.");
+	const char *idle_labels[] = { "state", "idle", NULL };
+	const char *used_labels[] = { "state", "in_use", NULL };
+	http_metrics_write_sample(out, "ampel_db_pool_connections", idle_labels,
+				  (double)(size - in_use));
+	http_metrics_write_sample(out, "ampel_db_pool_connections", used_labels, (double)in_use);
+
+	struct jobs_counts counts = { 0 };
+	struct err e = ERR_INIT;
+	if (jobs_count_by_state(state->jobs, &counts, &e) < 0) {
+		err_clear(&e);
+		return;
+	}
+	http_metrics_write_family(out, "ampel_jobs", "gauge", "Durable jobs, by state.");
+	const struct {
+		const char *state;
+		int64_t count;
+	} by_state[] = { { "queued", counts.queued },
+			 { "running", counts.running },
+			 { "done", counts.done },
+			 { "dead", counts.dead } };
+	for (size_t i = 0; i < sizeof(by_state) / sizeof(*by_state); i++) {
+		const char *labels[] = { "state", by_state[i].state, NULL };
+		http_metrics_write_sample(out, "ampel_jobs", labels, (double)by_state[i].count);
+	}
+}
+
+/* Leases this server holds go back to the queue, not to a timeout. */
+static void release_leases(void *user)
+{
+	struct serve_state *state = user;
+	int64_t released = 0;
+	struct err e = ERR_INIT;
+	if (jobs_release(state->jobs, state->worker, &released, &e) < 0) {
+		log_warn("serve", "could not release job leases", "error", e.msg);
+		err_clear(&e);
+	}
+}
+
+static int serve(const char *listen, const char *data_dir, const char *database_url)
+{
+	struct err e = ERR_INIT;
+	struct buf url = BUF_INIT;
+	if (database_url && *database_url) {
+		buf_adds(&url, database_url);
+	} else {
+		buf_addf(&url, "sqlite:%s/ampel.db", data_dir); /* the store makes the directory */
+	}
+	struct serve_state state = { 0 };
+	snprintf(state.worker, sizeof(state.worker), "serve-%ld", (long)getpid());
+	if (store_open(&state.store, url.data, &e) < 0 || store_migrate(state.store, &e) < 0) {
+		buf_free(&url);
+		store_close(state.store);
+		return cmd_fail("%s", e.msg);
+	}
+	buf_free(&url);
+	state.jobs = jobs_new(state.store, NULL);
+
+	struct http_router *router = http_router_new();
+	struct http_metrics *metrics = http_metrics_new();
+	http_metrics_add_collector(metrics, collect_store_metrics, &state);
+	struct http_system_routes system = {
+		.ready = serve_ready,
+		.ready_user = &state,
+		.metrics = metrics,
+		.openapi = { .title = "Ampel", .version = AMPEL_VERSION },
+	};
+	struct http_server_options options = { .listen = listen,
+					       .router = router,
+					       .metrics = metrics };
+	struct http_server *server = NULL;
+	int status = EXIT_OK;
+	if (http_register_system_routes(router, &system, &e) < 0 ||
+	    http_server_start(&server, &options, &e) < 0) {
+		status = cmd_fail("%s", e.msg);
+	} else {
+		http_server_on_shutdown(server, release_leases, &state);
+		running_server = server;
+		struct sigaction action = { .sa_handler = on_stop_signal };
+		sigemptyset(&action.sa_mask);
+		sigaction(SIGTERM, &action, NULL);
+		sigaction(SIGINT, &action, NULL);
+		printf("ampel: serving on http://%s (database: %s)\n", http_server_address(server),
+		       store_describe(state.store));
+		fflush(stdout);
+		http_server_wait(server);
+		if (http_server_stop(server, 10000, &e) < 0) {
+			log_warn("serve", "stopped with requests still running", "error", e.msg);
+			err_clear(&e);
+		}
+		running_server = NULL;
+		http_server_free(server);
+		printf("ampel: stopped\n");
+	}
+	http_router_free(router);
+	http_metrics_free(metrics);
+	jobs_free(state.jobs);
+	store_close(state.store);
+	return status;
+}
+
+int cmd_serve(int argc, char **argv, struct cmd_context *ctx)
+{
+	enum { OPT_LISTEN = 256, OPT_DATA, OPT_DATABASE };
+	static const struct option long_options[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "data", required_argument, NULL, OPT_DATA },
+		{ "database", required_argument, NULL, OPT_DATABASE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const keys[] = { [OPT_LISTEN - OPT_LISTEN] = "listen",
+					    [OPT_DATA - OPT_LISTEN] = "data_dir",
+					    [OPT_DATABASE - OPT_LISTEN] = "database_url" };
+	static const char *const flags[] = { "--listen", "--data", "--database" };
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		struct err e = ERR_INIT;
+		switch (opt) {
+		case OPT_LISTEN:
+		case OPT_DATA:
+		case OPT_DATABASE:
+			if (config_set(ctx->config, keys[opt - OPT_LISTEN], optarg,
+				       flags[opt - OPT_LISTEN], &e) < 0) {
+				int status = cmd_usage_error("serve", "%s", e.msg);
+				err_clear(&e);
+				return status;
+			}
+			break;
+		case 'h':
+			fputs(cmd_serve_usage, stdout);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("serve", "unknown option or missing value '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	return serve(config_get(ctx->config, "listen"), config_get(ctx->config, "data_dir"),
+		     config_get(ctx->config, "database_url"));
+}
