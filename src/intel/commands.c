@@ -1,5 +1,6 @@
 #include "intel/commands.h"
 
+#include "intel/makefile.h"
 #include "intel/project.h"
 #include "intel/rules.h"
 #include "intel/scan.h"
@@ -189,6 +190,9 @@ struct commands_context {
 	struct arena *arena;
 	struct map *vars; /* the project's placeholders; run and exec set per rule */
 	const struct rule *package_manager;
+	struct makefile *makefile; /* the project's, read when first needed */
+	bool makefile_read;
+	const struct finding *target_finding; /* whose targets are being weighed */
 };
 
 /*
@@ -289,6 +293,77 @@ static const char *commands_from_script(struct commands_context *c, const char *
 	return arena_printf(c->arena, "%s %s", run, script);
 }
 
+/* The project's Makefile (GNU make's lookup order), parsed; NULL when none. */
+static struct makefile *commands_makefile(struct commands_context *c)
+{
+	if (c->makefile_read)
+		return c->makefile;
+	c->makefile_read = true;
+	static const char *const names[] = { "GNUmakefile", "makefile", "Makefile" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const struct scan_file *f = commands_project_file(c->p, c->scan, names[i]);
+		struct buf text = BUF_INIT;
+		if (f && scan_read(c->scan, f, &text, NULL) == 0)
+			c->makefile = makefile_parse(buf_cstr(&text), text.len);
+		buf_free(&text);
+		if (f)
+			break;
+	}
+	return c->makefile;
+}
+
+/*
+ * Whether a general build system (one of no package ecosystem: CMake,
+ * Meson, Bazel) is found beside the task runner, and surer: it configures
+ * the real build, and a Makefile's default goal is a convenience or legacy
+ * copy. An ecosystem's own build (`go build ./...`, `python -m build`)
+ * does not count: the Makefile wraps more than that.
+ */
+static bool commands_other_build_system(const struct commands_context *c)
+{
+	for (size_t i = 0; i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
+		if (f != c->target_finding && f->rule && rule_kind(f->rule) == FINDING_BUILD_TOOL &&
+		    !rule_ecosystem(f->rule) && f->confidence > c->target_finding->confidence &&
+		    rule_command(f->rule, COMMAND_BUILD))
+			return true;
+	}
+	return false;
+}
+
+static bool commands_target_holds(const char *target, enum command_kind kind, void *ctx)
+{
+	struct commands_context *c = ctx;
+	if (strcmp(target, ".DEFAULT_GOAL") == 0 && commands_other_build_system(c))
+		return false;
+	return makefile_target_does(commands_makefile(c), target, kind);
+}
+
+/*
+ * The project's own task targets (`make build`, `make run`): the most
+ * confident finding whose rule has a `when_target` alternative that holds.
+ */
+static const char *commands_from_targets(struct commands_context *c, enum command_kind kind)
+{
+	const char *best = NULL;
+	double best_confidence = 0;
+	for (size_t i = 0; i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
+		if (!f->rule || f->confidence <= best_confidence)
+			continue;
+		c->target_finding = f;
+		const char *template_text =
+			rule_target_command(f->rule, kind, commands_target_holds, c);
+		struct buf out = BUF_INIT;
+		if (template_text && rules_expand(template_text, c->vars, &out) == 0) {
+			best = arena_strdup(c->arena, out.data);
+			best_confidence = f->confidence;
+		}
+		buf_free(&out);
+	}
+	return best;
+}
+
 static const char *commands_choose(struct commands_context *c, enum command_kind kind)
 {
 	static const char *const script_names[COMMAND_KINDS] = { NULL, "build", "test", "lint",
@@ -314,12 +389,21 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
-	for (const int *where = order[kind]; *where >= 0 && !command; where++)
-		command = *where == FINDING_PACKAGE_MANAGER
-				  ? commands_from_rule(c, c->package_manager, kind)
-				  : commands_from_findings(c, (enum finding_kind) * where, kind);
-	if (!command && kind == COMMAND_START)
-		command = commands_dockerfile_start(c->p, c->scan, c->arena);
+	if (!command)
+		command = commands_from_targets(c, kind);
+	for (const int *where = order[kind]; *where >= 0 && !command; where++) {
+		/*
+		 * What the project's Dockerfile runs is the maintainers' own
+		 * answer: it beats a build tool's generic `run` task.
+		 */
+		if (kind == COMMAND_START && *where == FINDING_BUILD_TOOL)
+			command = commands_dockerfile_start(c->p, c->scan, c->arena);
+		if (!command)
+			command = *where == FINDING_PACKAGE_MANAGER
+					  ? commands_from_rule(c, c->package_manager, kind)
+					  : commands_from_findings(c, (enum finding_kind) * where,
+								   kind);
+	}
 	/* Services composed together start together. */
 	if (!command && kind == COMMAND_START && commands_has_compose(c->p, c->scan))
 		command = "docker compose up";
@@ -375,5 +459,6 @@ void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);
+	makefile_free(c.makefile);
 	map_free(c.vars, NULL);
 }

@@ -1,6 +1,6 @@
 #include "intel/port.h"
 
-#include "intel/envvars.h"
+#include "intel/sources.h"
 #include "intel/project.h"
 #include "intel/rules.h"
 #include "intel/scan.h"

@@ -84,7 +84,8 @@ const char *rule_command(const struct rule *rule, enum command_kind kind)
 {
 	size_t n = rule->command_counts[kind];
 	const struct command_alternative *last = n ? &rule->commands[kind][n - 1] : NULL;
-	return last && !last->when_file && !last->when_dependency ? last->run : NULL;
+	return last && !last->when_file && !last->when_dependency && !last->when_target ? last->run
+											: NULL;
 }
 
 /*
@@ -133,8 +134,21 @@ const char *rule_project_command(const struct rule *rule, enum command_kind kind
 {
 	for (size_t i = 0; i < rule->command_counts[kind]; i++) {
 		const struct command_alternative *alt = &rule->commands[kind][i];
+		if (alt->when_target)
+			continue; /* the project's own targets: rule_target_command */
 		if ((!alt->when_file || project_has_file(p, scan, alt->when_glob)) &&
 		    (!alt->when_dependency || project_dependency(p, alt->when_dependency)))
+			return alt->run;
+	}
+	return NULL;
+}
+
+const char *rule_target_command(const struct rule *rule, enum command_kind kind,
+				rule_target_fn holds, void *ctx)
+{
+	for (size_t i = 0; i < rule->command_counts[kind]; i++) {
+		const struct command_alternative *alt = &rule->commands[kind][i];
+		if (alt->when_target && alt->run && holds(alt->when_target, kind, ctx))
 			return alt->run;
 	}
 	return NULL;

@@ -78,6 +78,15 @@ int rule_port(const struct rule *rule);
 const char *rule_command(const struct rule *rule, enum command_kind kind);
 const char *rule_project_command(const struct rule *rule, enum command_kind kind,
 				 const struct project *p, const struct scan *scan);
+/*
+ * The alternatives conditioned on one of the project's own task targets
+ * (`when_target`) are its scripts, weighed before any finding's template
+ * and skipped by rule_project_command: the first whose target holds
+ * (holds(target, kind, ctx)), or NULL.
+ */
+typedef bool (*rule_target_fn)(const char *target, enum command_kind kind, void *ctx);
+const char *rule_target_command(const struct rule *rule, enum command_kind kind,
+				rule_target_fn holds, void *ctx);
 /* Whether rule names other among its `implies` (Next.js implies React). */
 bool rule_implies(const struct rule *rule, const struct rule *other);
 /*

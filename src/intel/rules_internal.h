@@ -49,6 +49,7 @@ struct command_alternative {
 	char *when_file;
 	struct glob *when_glob;
 	char *when_dependency;
+	char *when_target; /* a Makefile target (see makefile.h) */
 };
 
 struct rule {

@@ -58,6 +58,7 @@ static void rule_free(void *item)
 			free(r->commands[k][i].when_file);
 			glob_free(r->commands[k][i].when_glob);
 			free(r->commands[k][i].when_dependency);
+			free(r->commands[k][i].when_target);
 		}
 		free(r->commands[k]);
 	}
@@ -489,10 +490,10 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 		for (size_t i = 0; i < node->count; i++) {
 			const char *key = yaml_str(node->pairs[i].key);
 			if (!str_eq(key, "run") && !str_eq(key, "when_file") &&
-			    !str_eq(key, "when_dependency"))
+			    !str_eq(key, "when_dependency") && !str_eq(key, "when_target"))
 				return yaml_err(ps->e, ps->file, node->pairs[i].key,
 						"rule '%s': unknown key '%s' in a command "
-						"(run, when_file, when_dependency)",
+						"(run, when_file, when_dependency, when_target)",
 						r->id, key ? key : "?");
 		}
 		run = yaml_get(node, "run");
@@ -501,12 +502,13 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 					r->id);
 		const struct yaml_node *file = yaml_get(node, "when_file");
 		const struct yaml_node *dep = yaml_get(node, "when_dependency");
+		const struct yaml_node *target = yaml_get(node, "when_target");
 		const char *text = NULL;
-		if (file && dep)
-			return yaml_err(
-				ps->e, ps->file, node,
-				"rule '%s': a command has one of when_file, when_dependency",
-				r->id);
+		if ((file != NULL) + (dep != NULL) + (target != NULL) > 1)
+			return yaml_err(ps->e, ps->file, node,
+					"rule '%s': a command has one of when_file, "
+					"when_dependency, when_target",
+					r->id);
 		if (file) {
 			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
 			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
@@ -517,6 +519,11 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 			if (rule_string(ps, r, dep, "when_dependency", &text) < 0)
 				return -1;
 			alt->when_dependency = xstrdup(text);
+		}
+		if (target) {
+			if (rule_string(ps, r, target, "when_target", &text) < 0)
+				return -1;
+			alt->when_target = xstrdup(text);
 		}
 	}
 	if (yaml_is_null(run))
@@ -562,11 +569,13 @@ static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_n
 			    (value->kind != YAML_SEQUENCE && item->kind == YAML_MAPPING))
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': %s must be a command or a list of "
-						"{run, when_file | when_dependency}",
+						"{run, when_file | when_dependency | "
+						"when_target}",
 						r->id, key);
 			if (parse_alternative(ps, r, item, alt) < 0)
 				return -1;
-			if (j + 1 < count && !alt->when_file && !alt->when_dependency)
+			if (j + 1 < count && !alt->when_file && !alt->when_dependency &&
+			    !alt->when_target)
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': %s: only the last command may be "
 						"unconditional",

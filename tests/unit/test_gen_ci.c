@@ -617,7 +617,7 @@ static void test_unsupported(void **state)
 	(void)state;
 	static const struct {
 		const char *fixture, *names;
-	} cases[] = { { "../realworld/f/lustre-labs__lustre", "gleam" },
+	} cases[] = { { "../realworld/b/barryclark__jekyll-now", "scss" },
 		      { "no-manifest", "python" } };
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 4; p++) {
