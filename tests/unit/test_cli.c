@@ -242,7 +242,8 @@ static void test_generate_exit_statuses(void **state)
 	struct run r;
 	/* Unsupported stack: 3, with what was detected, and nothing printed. */
 	run_ampel(&r, NULL, "-q", "generate", "ci",
-		  "tests/fixtures/realworld/b/barryclark__jekyll-now", "--provider", "gitlab", NULL);
+		  "tests/fixtures/realworld/b/barryclark__jekyll-now", "--provider", "gitlab",
+		  NULL);
 	assert_int_equal(r.status, 3);
 	assert_non_null(strstr(buf_cstr(&r.err), "scss"));
 	assert_string_equal(buf_cstr(&r.out), "");
