@@ -43,6 +43,11 @@ int cmd_generate(int argc, char **argv, struct cmd_context *ctx);
 int cmd_run(int argc, char **argv, struct cmd_context *ctx);
 int cmd_serve(int argc, char **argv, struct cmd_context *ctx);
 
+struct err;
+struct store;
+/* The server's store from the settings (database_url, else SQLite under data_dir), migrated. */
+int cmd_open_store(struct cmd_context *ctx, struct store **out, struct err *e);
+
 extern const char cmd_help_usage[];
 extern const char cmd_version_usage[];
 extern const char cmd_analyze_usage[];

@@ -14,10 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "api/api.h"
+#include "api/audit.h"
+#include "api/auth.h"
+#include "api/secrets.h"
 #include "http/server.h"
 #include "store/jobs.h"
 #include "store/store.h"
@@ -116,24 +121,51 @@ static void release_leases(void *user)
 	}
 }
 
-static int serve(const char *listen, const char *data_dir, const char *database_url)
+int cmd_open_store(struct cmd_context *ctx, struct store **out, struct err *e)
+{
+	const char *database_url = config_get(ctx->config, "database_url");
+	struct buf url = BUF_INIT;
+	if (database_url && *database_url)
+		buf_adds(&url, database_url);
+	else /* the store makes the directory */
+		buf_addf(&url, "sqlite:%s/ampel.db", config_get(ctx->config, "data_dir"));
+	int rc = store_open(out, url.data, e);
+	buf_free(&url);
+	if (rc == 0 && store_migrate(*out, e) < 0) {
+		store_close(*out);
+		*out = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
+static void wipe_password(char *password)
+{
+	if (password) {
+		sodium_memzero(password, strlen(password));
+		free(password);
+	}
+}
+
+static int serve(struct cmd_context *ctx)
 {
 	struct err e = ERR_INIT;
-	struct buf url = BUF_INIT;
-	if (database_url && *database_url) {
-		buf_adds(&url, database_url);
-	} else {
-		buf_addf(&url, "sqlite:%s/ampel.db", data_dir); /* the store makes the directory */
-	}
 	struct serve_state state = { 0 };
 	snprintf(state.worker, sizeof(state.worker), "serve-%ld", (long)getpid());
-	if (store_open(&state.store, url.data, &e) < 0 || store_migrate(state.store, &e) < 0) {
-		buf_free(&url);
+	if (cmd_open_store(ctx, &state.store, &e) < 0)
+		return cmd_fail("%s", e.msg);
+	state.jobs = jobs_new(state.store, NULL);
+	struct api_context api = { .store = state.store,
+				   .jobs = state.jobs,
+				   .data_dir = config_get(ctx->config, "data_dir") };
+	/* The master key and the first admin exist before the first request. */
+	char *admin_password = NULL;
+	if (secrets_check_master_key(&api, &e) < 0 ||
+	    api_bootstrap_admin(&api, &admin_password, &e) < 0) {
+		jobs_free(state.jobs);
 		store_close(state.store);
 		return cmd_fail("%s", e.msg);
 	}
-	buf_free(&url);
-	state.jobs = jobs_new(state.store, NULL);
 
 	struct http_router *router = http_router_new();
 	struct http_metrics *metrics = http_metrics_new();
@@ -144,12 +176,14 @@ static int serve(const char *listen, const char *data_dir, const char *database_
 		.metrics = metrics,
 		.openapi = { .title = "Ampel", .version = AMPEL_VERSION },
 	};
-	struct http_server_options options = { .listen = listen,
+	struct http_server_options options = { .listen = config_get(ctx->config, "listen"),
 					       .router = router,
 					       .metrics = metrics };
 	struct http_server *server = NULL;
 	int status = EXIT_OK;
 	if (http_register_system_routes(router, &system, &e) < 0 ||
+	    api_auth_register(router, &api, &e) < 0 || api_secrets_register(router, &api, &e) < 0 ||
+	    api_audit_register(router, &api, &e) < 0 ||
 	    http_server_start(&server, &options, &e) < 0) {
 		status = cmd_fail("%s", e.msg);
 	} else {
@@ -161,7 +195,15 @@ static int serve(const char *listen, const char *data_dir, const char *database_
 		sigaction(SIGINT, &action, NULL);
 		printf("ampel: serving on http://%s (database: %s)\n", http_server_address(server),
 		       store_describe(state.store));
+		if (admin_password)
+			printf("ampel: first start: log in as 'admin' with password %s (shown "
+			       "once;\n"
+			       "       POST /api/v1/auth/login; more users: ampel admin "
+			       "create-user)\n",
+			       admin_password);
 		fflush(stdout);
+		wipe_password(admin_password);
+		admin_password = NULL;
 		http_server_wait(server);
 		if (http_server_stop(server, 10000, &e) < 0) {
 			log_warn("serve", "stopped with requests still running", "error", e.msg);
@@ -171,6 +213,7 @@ static int serve(const char *listen, const char *data_dir, const char *database_
 		http_server_free(server);
 		printf("ampel: stopped\n");
 	}
+	wipe_password(admin_password);
 	http_router_free(router);
 	http_metrics_free(metrics);
 	jobs_free(state.jobs);
@@ -216,6 +259,5 @@ int cmd_serve(int argc, char **argv, struct cmd_context *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-	return serve(config_get(ctx->config, "listen"), config_get(ctx->config, "data_dir"),
-		     config_get(ctx->config, "database_url"));
+	return serve(ctx);
 }

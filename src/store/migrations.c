@@ -149,8 +149,33 @@ static const char migration_1[] =
 	");\n"
 	"CREATE INDEX jobs_due ON jobs(state, run_at);\n";
 
+/*
+ * Short-lived access tokens live in sessions beside cookie sessions (kind
+ * 'cookie' or 'access'); an access token remembers its refresh-token family
+ * so that reuse of a rotated refresh token revokes the access tokens too.
+ */
+static const char migration_2[] =
+	"ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'cookie';\n"
+	"ALTER TABLE sessions ADD COLUMN family TEXT;\n"
+	"CREATE INDEX sessions_family ON sessions(family);\n";
+
+/*
+ * Secrets are encrypted under data keys, one per key version, each stored
+ * here wrapped (AEAD) under the master key, which never enters the
+ * database. Rotation adds a version, re-encrypts every secret and deletes
+ * the older versions in one transaction.
+ */
+static const char migration_3[] = "CREATE TABLE secret_keys (\n"
+				  "  version INTEGER PRIMARY KEY,\n"
+				  "  wrapped_key BLOB NOT NULL,\n"
+				  "  nonce BLOB NOT NULL,\n"
+				  "  created_at INTEGER NOT NULL\n"
+				  ");\n";
+
 static const struct store_migration migrations[] = {
 	{ 1, "server foundation: identity, access, secrets, audit, jobs", migration_1 },
+	{ 2, "sessions: access tokens and their refresh family", migration_2 },
+	{ 3, "secrets: wrapped data keys per key version", migration_3 },
 };
 
 const struct store_migration *store_migrations(size_t *count)
