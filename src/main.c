@@ -26,6 +26,8 @@ const struct command cmd_table[] = {
 	  cmd_run_usage },
 	{ "serve", cmd_serve, "run the platform server (HTTP API, health, metrics)",
 	  cmd_serve_usage },
+	{ "admin", cmd_admin, "server maintenance: users, audit verification, key rotation",
+	  cmd_admin_usage },
 	{ "help", cmd_help, "show help for ampel or one command", cmd_help_usage },
 	{ "version", cmd_version, "show the version", cmd_version_usage },
 	{ NULL, NULL, NULL, NULL },

@@ -42,6 +42,7 @@ int cmd_analyze(int argc, char **argv, struct cmd_context *ctx);
 int cmd_generate(int argc, char **argv, struct cmd_context *ctx);
 int cmd_run(int argc, char **argv, struct cmd_context *ctx);
 int cmd_serve(int argc, char **argv, struct cmd_context *ctx);
+int cmd_admin(int argc, char **argv, struct cmd_context *ctx);
 
 struct err;
 struct store;
@@ -54,5 +55,6 @@ extern const char cmd_analyze_usage[];
 extern const char cmd_generate_usage[];
 extern const char cmd_run_usage[];
 extern const char cmd_serve_usage[];
+extern const char cmd_admin_usage[];
 
 #endif

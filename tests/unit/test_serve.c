@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store.h"
 #include "support/pg_server.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -196,6 +197,67 @@ static void test_bad_listen_address_is_a_usage_error(void **state)
 	assert_int_equal(WEXITSTATUS(status), 2);
 }
 
+/* Runs ampel with args (NULL-terminated), output discarded; the exit status. */
+static int ampel_status(const char *const *args)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		const char *argv[16] = { AMPEL_BINARY };
+		for (size_t i = 0; args[i] && i < 14; i++)
+			argv[i + 1] = args[i];
+		execv(AMPEL_BINARY, (char *const *)argv);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void test_admin_creates_users_and_detects_audit_tampering(void **state)
+{
+	(void)state;
+	char *dir = temp_dir();
+	const char *create[] = {
+		"admin",   "--data", dir, "create-user", "alice", "--email", "alice@example.org",
+		"--admin", NULL
+	};
+	assert_int_equal(ampel_status(create), 0);
+	const char *again[] = {
+		"admin", "--data", dir, "create-user", "alice", "--email", "other@example.org", NULL
+	};
+	assert_int_not_equal(ampel_status(again), 0);
+	const char *verify[] = { "admin", "--data", dir, "audit", "verify", NULL };
+	assert_int_equal(ampel_status(verify), 0);
+	const char *rotate[] = { "admin", "--data", dir, "rotate-key", NULL };
+	assert_int_equal(ampel_status(rotate), 0);
+	assert_int_equal(ampel_status(verify), 0);
+
+	/* Change one audit row behind the server's back. */
+	struct buf url = BUF_INIT;
+	buf_addf(&url, "sqlite:%s/ampel.db", dir);
+	struct store *store = NULL;
+	struct err e = ERR_INIT;
+	if (store_open(&store, url.data, &e) < 0)
+		fail_msg("%s", e.msg);
+	int64_t changed = 0;
+	if (store_exec(store, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 1", NULL, 0,
+		       &changed, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(changed, 1);
+	store_close(store);
+	assert_int_equal(ampel_status(verify), 1);
+
+	const char *usage[] = { "admin", "--data", dir, "create-user", "bob", NULL };
+	assert_int_equal(ampel_status(usage), 2);
+	remove_dir(dir);
+	free(dir);
+	buf_free(&url);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -203,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_serves_with_sqlite_and_stops_on_sigterm),
 		cmocka_unit_test(test_serves_with_postgresql),
 		cmocka_unit_test(test_bad_listen_address_is_a_usage_error),
+		cmocka_unit_test(test_admin_creates_users_and_detects_audit_tampering),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
