@@ -14,7 +14,9 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 
@@ -46,6 +48,11 @@ static int sqlite_connect(struct store *store, void **conn, struct err *e)
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	/* The database holds password hashes and ciphertexts: owner only. SQLite
+	 * gives its -wal and -shm files the database file's mode. */
+	int fd = open(store->target, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 	if (sqlite3_open_v2(store->target, &db, flags, NULL) != SQLITE_OK) {
 		err_set(e, "cannot open SQLite database %s: %s", store->target,
 			db ? sqlite3_errmsg(db) : "out of memory");
