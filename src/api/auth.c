@@ -656,11 +656,7 @@ int api_auth_register(struct http_router *router, struct api_context *ctx, struc
 {
 	if (rbac_bootstrap(ctx->store, e) != 0)
 		return -1;
-	const struct {
-		const char *spec;
-		http_handler_fn *handler;
-		struct http_route_meta meta;
-	} routes[] = {
+	const struct http_route_spec routes[] = {
 		{ "POST /api/v1/auth/login",
 		  login,
 		  { .summary = "Log in: a session cookie, an access token and a refresh token",
@@ -687,10 +683,8 @@ int api_auth_register(struct http_router *router, struct api_context *ctx, struc
 		    .response_schema = "Me",
 		    .permission = RBAC_SELF } },
 	};
-	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
-		if (http_router_add(router, routes[i].spec, routes[i].handler, ctx, &routes[i].meta,
-				    e) != 0)
-			return -1;
+	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
+		return -1;
 	if (users_register(router, ctx, e) != 0 || tokens_register(router, ctx, e) != 0 ||
 	    rbac_register(router, ctx, e) != 0)
 		return -1;

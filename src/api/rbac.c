@@ -734,11 +734,7 @@ static struct http_response delegations_revoke(struct http_request *req)
 
 int rbac_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
-	const struct {
-		const char *spec;
-		http_handler_fn *handler;
-		struct http_route_meta meta;
-	} routes[] = {
+	const struct http_route_spec routes[] = {
 		{ "GET /api/v1/roles",
 		  roles_list,
 		  { .summary = "List roles and their permissions",
@@ -804,9 +800,7 @@ int rbac_register(struct http_router *router, struct api_context *ctx, struct er
 		    .permission = RBAC_SELF,
 		    .success_status = 204 } },
 	};
-	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
-		if (http_router_add(router, routes[i].spec, routes[i].handler, ctx, &routes[i].meta,
-				    e) != 0)
-			return -1;
+	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
+		return -1;
 	return 0;
 }

@@ -946,11 +946,7 @@ int api_secrets_register(struct http_router *router, struct api_context *ctx, st
 {
 	if (secrets_check_master_key(ctx, e) != 0)
 		return -1;
-	const struct {
-		const char *spec;
-		http_handler_fn *handler;
-		struct http_route_meta meta;
-	} routes[] = {
+	const struct http_route_spec routes[] = {
 		{ "GET /api/v1/secrets",
 		  handle_list,
 		  { .summary = "List secrets (metadata only, never values)",
@@ -990,9 +986,5 @@ int api_secrets_register(struct http_router *router, struct api_context *ctx, st
 		    .query = "project",
 		    .success_status = 204 } },
 	};
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (http_router_add(router, routes[i].spec, routes[i].handler, ctx, &routes[i].meta,
-				    e) != 0)
-			return -1;
-	return 0;
+	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
 }

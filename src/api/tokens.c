@@ -156,11 +156,7 @@ static struct http_response tokens_revoke(struct http_request *req)
 
 int tokens_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
-	const struct {
-		const char *spec;
-		http_handler_fn *handler;
-		struct http_route_meta meta;
-	} routes[] = {
+	const struct http_route_spec routes[] = {
 		{ "GET /api/v1/tokens",
 		  tokens_list,
 		  { .summary = "List the caller's API tokens (never their values)",
@@ -183,9 +179,7 @@ int tokens_register(struct http_router *router, struct api_context *ctx, struct 
 		    .permission = RBAC_SELF,
 		    .success_status = 204 } },
 	};
-	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
-		if (http_router_add(router, routes[i].spec, routes[i].handler, ctx, &routes[i].meta,
-				    e) != 0)
-			return -1;
+	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
+		return -1;
 	return 0;
 }

@@ -280,11 +280,7 @@ static struct http_response agents_token_create(struct http_request *req)
 
 int users_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
-	const struct {
-		const char *spec;
-		http_handler_fn *handler;
-		struct http_route_meta meta;
-	} routes[] = {
+	const struct http_route_spec routes[] = {
 		{ "GET /api/v1/users",
 		  users_list,
 		  { .summary = "List users and agents",
@@ -336,9 +332,7 @@ int users_register(struct http_router *router, struct api_context *ctx, struct e
 		    .permission = "agent:run",
 		    .success_status = 201 } },
 	};
-	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
-		if (http_router_add(router, routes[i].spec, routes[i].handler, ctx, &routes[i].meta,
-				    e) != 0)
-			return -1;
+	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
+		return -1;
 	return 0;
 }

@@ -453,3 +453,13 @@ const char *http_route_param_name(const struct http_route *route, size_t index)
 {
 	return index < route->param_count ? route->param_names[index] : NULL;
 }
+
+int http_router_add_all(struct http_router *router, const struct http_route_spec *routes,
+			size_t count, void *user_data, struct err *e)
+{
+	for (size_t i = 0; i < count; i++)
+		if (http_router_add(router, routes[i].spec, routes[i].handler, user_data,
+				    &routes[i].meta, e) != 0)
+			return -1;
+	return 0;
+}

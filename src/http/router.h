@@ -106,6 +106,17 @@ void http_router_keep(struct http_router *router, void *ptr, void (*free_fn)(voi
 struct http_response http_router_dispatch(const struct http_router *router,
 					  struct http_request *req);
 
+/* One row of a module's route table. */
+struct http_route_spec {
+	const char *spec; /* "GET /api/v1/users/{id}" */
+	http_handler_fn *handler;
+	struct http_route_meta meta;
+};
+
+/* Adds every row with the same user_data; stops at the first error. */
+int http_router_add_all(struct http_router *router, const struct http_route_spec *routes,
+			size_t count, void *user_data, struct err *e);
+
 /* The table, in the order routes were added. */
 size_t http_router_count(const struct http_router *router);
 const struct http_route *http_router_at(const struct http_router *router, size_t index);
