@@ -54,9 +54,14 @@ int api_list_rows(struct http_request *req, struct store *store, const char *sel
 	struct buf sql = BUF_INIT;
 	buf_adds(&sql, select_where);
 	struct store_param all[16];
-	if (count > 14)
-		count = 14;
-	memcpy(all, params, count * sizeof(*params));
+	if (count > 15) { /* a programming error, not the caller's */
+		http_page_free(&page);
+		buf_free(&sql);
+		*error = http_response_error(500, "too many query parameters");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		all[i] = params[i];
 	size_t n = count;
 	if (page.after_id) {
 		buf_adds(&sql, " AND id > ?");
