@@ -477,8 +477,11 @@ static int run_all(struct run_settings *s)
 		}
 		struct buf why = BUF_INIT;
 		bool runs = trigger_matches(wf, &options.event, &why);
-		if (s->job && !workflow_find_job(wf, s->job))
-			runs = false, buf_reset(&why), buf_addf(&why, "no job '%s'", s->job);
+		if (s->job && !workflow_find_job(wf, s->job)) {
+			runs = false;
+			buf_reset(&why);
+			buf_addf(&why, "no job '%s'", s->job);
+		}
 		if (s->list) {
 			print_listing(wf, runs, why.data ? why.data : "");
 		} else if (!runs) {

@@ -74,10 +74,12 @@ json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, stru
 				json_decref(out);
 				return NULL;
 			}
-			if (json_is_string(item) && json_is_array(evaluated))
-				json_array_extend(out, evaluated), json_decref(evaluated);
-			else
+			if (json_is_string(item) && json_is_array(evaluated)) {
+				json_array_extend(out, evaluated);
+				json_decref(evaluated);
+			} else {
 				json_array_append_new(out, evaluated);
+			}
 		}
 		return out;
 	}
@@ -147,7 +149,8 @@ json_t *run_evaluate_env(const json_t *env, const struct expr_env *expr_env, str
 				buf_free(&text);
 				json_decref(strings);
 				json_decref(out);
-				return err_prefix(e, "env %s", key), NULL;
+				err_prefix(e, "env %s", key);
+				return NULL;
 			}
 		} else {
 			char *converted = expr_value_to_string(item);
