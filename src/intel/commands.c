@@ -389,6 +389,17 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
+	/*
+	 * No plain `build` script, but a production variant: what the
+	 * maintainers run to build for release (Vue CLI admin templates,
+	 * Nx/Angular monorepos name theirs build:prod or build:all).
+	 */
+	static const char *const release_builds[] = { "build:prod", "build:production",
+						      "build:all" };
+	for (size_t i = 0; !command && kind == COMMAND_BUILD &&
+			   i < sizeof(release_builds) / sizeof(*release_builds);
+	     i++)
+		command = commands_from_script(c, release_builds[i]);
 	if (!command)
 		command = commands_from_targets(c, kind);
 	for (const int *where = order[kind]; *where >= 0 && !command; where++) {
