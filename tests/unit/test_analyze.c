@@ -397,7 +397,7 @@ static bool score_print(const char *label, const struct score *sc, const double 
 static void score_sets(const char *const *sets, size_t count, struct score *all,
 		       const double bars[3])
 {
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < count && sets[i]; i++) {
 		struct score sc = { { 0 }, { 0 }, BUF_INIT };
 		score_set(&sc, sets[i]);
 		score_print(sets[i], &sc, bars);
@@ -415,7 +415,8 @@ static void score_sets(const char *const *sets, size_t count, struct score *all,
  * build and start commands >= 90% of what the maintainers run. Sets a, b
  * and c were used to improve the rules (c after being measured once held
  * out); d, e and f were written later and measured once held out
- * (commands 60.8%, see their NOTES.md), then used to improve the rules too.
+ * (commands 60.8%, see their NOTES.md), then used to improve the rules too;
+ * g was written last and measured once held out (commands 68.4%).
  * The figures are printed against the bar; the assertions guard each
  * group against regressions below the level it reached.
  */
@@ -429,6 +430,7 @@ static void test_realworld_accuracy(void **state)
 	} groups[] = {
 		{ "a-c", { "a", "b", "c" }, { 0.98, 0.95, 0.91 } },
 		{ "d-f", { "d", "e", "f" }, { 0.98, 0.95, 0.68 } },
+		{ "g", { "g", NULL, NULL }, { 0.98, 0.95, 0.68 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
