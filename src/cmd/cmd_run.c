@@ -51,6 +51,8 @@ const char cmd_run_usage[] =
 	"                            schedule, workflow_call, …\n"
 	"  --ref REF                 the pushed ref (default: the checkout's branch)\n"
 	"  --base-ref BRANCH         pull_request: the branch merged into (default: main)\n"
+	"  --activity TYPE           the event's activity for types: filters (default for\n"
+	"                            pull_request: synchronize), e.g. closed, published\n"
 	"  --input NAME=VALUE        a workflow_dispatch / workflow_call input (repeatable)\n"
 	"  --secret NAME=VALUE       a secret, masked in every line (repeatable)\n"
 	"  --secret-file FILE        secrets from a NAME=VALUE file\n"
@@ -99,6 +101,7 @@ struct run_settings {
 	const char *event;
 	const char *ref;
 	const char *base_ref;
+	const char *activity;
 	const char *work_dir;
 	json_t *inputs, *secrets, *vars, *env;
 	long parallel;
@@ -447,6 +450,7 @@ static int run_all(struct run_settings *s)
 		.event = { .name = s->event,
 			   .ref = ref_text.data,
 			   .base_ref = s->base_ref ? s->base_ref : "main",
+			   .activity = s->activity,
 			   .changed_files = (const char *const *)changed.items,
 			   .changed_count = changed.len,
 			   .changed_known = sha != NULL },
@@ -538,6 +542,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		OPT_EVENT = 256,
 		OPT_REF,
 		OPT_BASE_REF,
+		OPT_ACTIVITY,
 		OPT_INPUT,
 		OPT_SECRET,
 		OPT_SECRET_FILE,
@@ -557,6 +562,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "ref", required_argument, NULL, OPT_REF },
 		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
+		{ "activity", required_argument, NULL, OPT_ACTIVITY },
 		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
@@ -598,6 +604,9 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 			break;
 		case OPT_BASE_REF:
 			s.base_ref = optarg;
+			break;
+		case OPT_ACTIVITY:
+			s.activity = optarg;
 			break;
 		case OPT_INPUT:
 			status = add_assignment(s.inputs, optarg, "--input");

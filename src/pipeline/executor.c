@@ -530,6 +530,10 @@ static json_t *github_context(const struct run_options *opt, const struct workfl
 			    json_string(pull && opt->event.base_ref ? opt->event.base_ref : ""));
 	json_object_set_new(github, "head_ref", json_string(pull ? ref_name : ""));
 	json_t *event = opt->event_payload ? json_deep_copy(opt->event_payload) : json_object();
+	if (!opt->event_payload && pull)
+		json_object_set_new(
+			event, "action",
+			json_string(opt->event.activity ? opt->event.activity : "synchronize"));
 	if (!opt->event_payload && strcmp(opt->event.name, "push") == 0) {
 		json_object_set_new(event, "ref", json_string(ref));
 		json_object_set_new(event, "after", json_string(opt->sha ? opt->sha : ""));

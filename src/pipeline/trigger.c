@@ -254,6 +254,19 @@ static bool paths_allow(const json_t *filters, const struct trigger_event *ev)
 	return false;
 }
 
+/* types: is a list of names, or one name. */
+static bool patterns_listed(const json_t *types, const char *activity)
+{
+	if (json_is_string(types))
+		return strcmp(json_string_value(types), activity) == 0;
+	size_t i;
+	const json_t *type;
+	json_array_foreach(types, i,
+			   type) if (json_is_string(type) &&
+				     strcmp(json_string_value(type), activity) == 0) return true;
+	return false;
+}
+
 static void say(struct buf *why, const char *fmt, const char *a, const char *b)
 {
 	if (why) {
@@ -295,6 +308,16 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 		check_paths = !is_tag;
 	} else if (strcmp(ev->name, "pull_request") == 0 ||
 		   strcmp(ev->name, "pull_request_target") == 0) {
+		/* A local run is a push to an open pull request unless told otherwise;
+		 * without types: GitHub runs on opened, synchronize and reopened. */
+		const char *activity = ev->activity ? ev->activity : "synchronize";
+		const json_t *types = json_object_get(filters, "types");
+		if (!types && strcmp(activity, "opened") != 0 &&
+		    strcmp(activity, "synchronize") != 0 && strcmp(activity, "reopened") != 0) {
+			say(why, "pull_request runs on opened, synchronize and reopened, not %s%s",
+			    activity, "");
+			return false;
+		}
 		bool defined;
 		if (!filter_allows(filters, "branches", ev->base_ref ? ev->base_ref : "",
 				   &defined)) {
@@ -302,6 +325,15 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 			    ev->base_ref ? ev->base_ref : "", "");
 			return false;
 		}
+	}
+	const json_t *types = json_object_get(filters, "types");
+	const char *activity = ev->activity;
+	if (!activity &&
+	    (strcmp(ev->name, "pull_request") == 0 || strcmp(ev->name, "pull_request_target") == 0))
+		activity = "synchronize";
+	if (types && activity && !patterns_listed(types, activity)) {
+		say(why, "its types filter does not list %s%s", activity, "");
+		return false;
 	}
 	if (check_paths && !paths_allow(filters, ev)) {
 		say(why, "no changed file matches the paths filters%s%s", "", "");

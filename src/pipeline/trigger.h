@@ -21,6 +21,9 @@ struct trigger_event {
 	const char *name; /* push, pull_request, workflow_dispatch, schedule, workflow_call… */
 	const char *ref;  /* refs/heads/<branch> or refs/tags/<tag> */
 	const char *base_ref; /* pull_request: the branch merged into */
+	/* The activity type (`types:` filters): opened, closed, published…;
+	 * NULL: synchronize for pull_request events, else unknown (passes). */
+	const char *activity;
 	/* Files the event changes, for paths filters; when unknown the filters
 	 * pass, since nothing says the workflow should not run. */
 	const char *const *changed_files;

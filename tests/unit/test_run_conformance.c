@@ -563,7 +563,9 @@ static size_t suite_run(const char *root, bool strict, size_t *total)
 	struct suite s = { .root = root, .strict = strict, .next = 0 };
 	pthread_mutex_init(&s.lock, NULL);
 	suite_find_cases(&s);
-	assert_true(s.cases.len > 0);
+	const char *filter = getenv("AMPEL_CONFORMANCE_FILTER");
+	if (!filter || !*filter)
+		assert_true(s.cases.len > 0);
 
 	const char *tmpdir = getenv("TMPDIR");
 	struct buf temp = BUF_INIT;
@@ -621,6 +623,8 @@ static void test_thirdparty_act_cases(void **state)
 	(void)state;
 	size_t total = 0;
 	size_t passed = suite_run(AMPEL_SOURCE_ROOT "/tests/thirdparty/act", false, &total);
+	if (total == 0)
+		return; /* AMPEL_CONFORMANCE_FILTER left none */
 	printf("third-party (act host cases): %zu/%zu same success/failure as act (%.1f%%)\n",
 	       passed, total, 100.0 * (double)passed / (double)total);
 	fflush(stdout);
