@@ -174,10 +174,7 @@ static json_t *needs_context(struct run *run, const struct workflow_job *job)
 				continue;
 			json_t *entry = json_object();
 			json_object_set_new(entry, "result", json_string(need->result));
-			json_object_set(entry, "outputs",
-					need->outputs ? need->outputs : json_object());
-			if (!need->outputs)
-				json_decref(json_object_get(entry, "outputs"));
+			json_object_set_new(entry, "outputs", json_or_empty_object(need->outputs));
 			json_object_set_new(needs, need->job->id, entry);
 		}
 	return needs;
@@ -336,9 +333,7 @@ static void job_start(struct run *run, struct job_state *js)
 		leg->state = js;
 		leg->index = i;
 		leg->matrix = legs ? json_incref(json_array_get(legs, i)) : NULL;
-		json_object_set(contexts, "matrix", leg->matrix ? leg->matrix : json_object());
-		if (!leg->matrix)
-			json_decref(json_object_get(contexts, "matrix"));
+		json_object_set_new(contexts, "matrix", json_or_empty_object(leg->matrix));
 		leg->display = leg_display(run, job, leg->matrix, &env);
 		js->legs[i] = leg;
 	}
@@ -542,8 +537,12 @@ static json_t *github_context(const struct run_options *opt, const struct workfl
 	return github;
 }
 
-static int run_init(struct run *run, const struct workflow *wf, const struct run_options *opt,
-		    struct err *e)
+json_t *json_or_empty_object(json_t *value)
+{
+	return value ? json_incref(value) : json_object();
+}
+
+static void run_init(struct run *run, const struct workflow *wf, const struct run_options *opt)
 {
 	run->wf = wf;
 	run->opt = opt;
@@ -555,7 +554,6 @@ static int run_init(struct run *run, const struct workflow *wf, const struct run
 		run->jobs[j].job = wf->jobs[j];
 		run->jobs[j].result = "skipped";
 	}
-	return 0 * (e != NULL);
 }
 
 static int run_prepare_top(struct run *run, struct err *e)
@@ -798,7 +796,7 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 	if (check_calls(wf, options->repo_dir, e) < 0)
 		return -1;
 	struct run run = { 0 };
-	run_init(&run, wf, options, e);
+	run_init(&run, wf, options);
 	int rc = -1;
 	if (run_prepare_top(&run, e) < 0 ||
 	    run_prepare_contexts(&run, options->event.name, options->inputs, e) < 0)
@@ -904,7 +902,7 @@ int executor_call_workflow(struct leg_run *lr, json_t **outputs, json_t **called
 	struct run nested = { 0 };
 	struct run_options nested_options = *caller->opt;
 	nested_options.event.name = caller->opt->event.name;
-	run_init(&nested, called, &nested_options, &e);
+	run_init(&nested, called, &nested_options);
 	nested.parent = caller;
 	struct buf prefix = BUF_INIT;
 	buf_addf(&prefix, "%s / ", lr->leg->display);
@@ -948,9 +946,8 @@ int executor_call_workflow(struct leg_run *lr, json_t **outputs, json_t **called
 		for (size_t j = 0; j < nested.jobs_count; j++) {
 			json_t *entry = json_object();
 			json_object_set_new(entry, "result", json_string(nested.jobs[j].result));
-			json_object_set(entry, "outputs",
-					nested.jobs[j].outputs ? nested.jobs[j].outputs
-							       : json_object());
+			json_object_set_new(entry, "outputs",
+					    json_or_empty_object(nested.jobs[j].outputs));
 			json_object_set_new(jobs, nested.jobs[j].job->id, entry);
 		}
 		json_t *contexts = json_object();

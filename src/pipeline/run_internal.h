@@ -106,6 +106,7 @@ struct leg_run {
 	json_t *path;  /* GITHUB_PATH additions, most recent first */
 	json_t *state; /* GITHUB_STATE of the current action, by step id */
 	enum expr_status status;
+	long long deadline_ms; /* the job's timeout-minutes, on the monotonic clock */
 	struct vec post_steps; /* struct post_step *, run last-first after the steps */
 	struct step_files files;
 };
@@ -166,5 +167,7 @@ int executor_call_workflow(struct leg_run *lr, json_t **outputs, json_t **called
 json_t *run_evaluate_value(const json_t *value, const struct expr_env *env, struct err *e);
 json_t *run_evaluate_env(const json_t *env, const struct expr_env *expr_env, struct err *e);
 json_t *run_job_contexts(struct run *run, const struct workflow_job *job);
+/* value with a new reference, or a new empty object when it is NULL. */
+json_t *json_or_empty_object(json_t *value);
 
 #endif

@@ -104,12 +104,10 @@ static const char *default_working_directory(struct leg_run *lr)
 	return dir;
 }
 
-static long long leg_deadline_ms(struct leg_run *lr);
-
 static long step_timeout_ms(struct leg_run *lr, const struct workflow_step *step,
 			    const struct expr_env *env)
 {
-	long long remaining = leg_deadline_ms(lr) - now_ms();
+	long long remaining = lr->deadline_ms - now_ms();
 	if (remaining < 1)
 		remaining = 1;
 	if (step->timeout_minutes) {
@@ -393,11 +391,6 @@ int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count
 	return 0;
 }
 
-static long long leg_deadline_ms(struct leg_run *lr)
-{
-	return json_integer_value(json_object_get(lr->leg->report, "_deadline_ms"));
-}
-
 static json_t *runner_context(struct leg_run *lr)
 {
 	struct utsname host;
@@ -461,9 +454,7 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 	if (json_write_file(json_object_get(github, "event"),
 			    json_string_value(json_object_get(runner, "event_path")), 0, e) < 0)
 		return -1;
-	json_object_set(lr->contexts, "matrix", leg->matrix ? leg->matrix : json_object());
-	if (!leg->matrix)
-		json_decref(json_object_get(lr->contexts, "matrix"));
+	json_object_set_new(lr->contexts, "matrix", json_or_empty_object(leg->matrix));
 	json_t *strategy = json_object();
 	json_object_set_new(strategy, "fail-fast", json_boolean(leg->state->fail_fast));
 	json_object_set_new(strategy, "job-index", json_integer((json_int_t)leg->index));
@@ -516,8 +507,7 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 						  : minutes;
 		json_decref(value);
 	}
-	json_object_set_new(leg->report, "_deadline_ms",
-			    json_integer(now_ms() + (long long)(minutes * 60000)));
+	lr->deadline_ms = now_ms() + (long long)(minutes * 60000);
 	return 0;
 }
 
@@ -544,7 +534,7 @@ static void post_steps_run(struct leg_run *lr, json_t *reports)
 			.argv = post->argv,
 			.cwd = lr->workspace,
 			.env = post->env,
-			.timeout_ms = (long)(leg_deadline_ms(lr) - now_ms()),
+			.timeout_ms = (long)(lr->deadline_ms - now_ms()),
 			.outputs = outputs,
 			.log = log,
 		};
@@ -686,11 +676,8 @@ int leg_execute(struct leg *leg)
 			      : lr.status == EXPR_STATUS_FAILURE ? "failure"
 								 : "cancelled";
 	}
-	json_object_del(leg->report, "_deadline_ms");
 	json_object_set_new(leg->report, "steps", steps_reports);
-	json_object_set(leg->report, "outputs", leg->outputs ? leg->outputs : json_object());
-	if (!leg->outputs)
-		json_decref(json_object_get(leg->report, "outputs"));
+	json_object_set_new(leg->report, "outputs", json_or_empty_object(leg->outputs));
 	json_object_set_new(leg->report, "duration_ms", json_integer(now_ms() - started));
 	leg_run_free(&lr);
 	return 0;
