@@ -237,28 +237,20 @@ static char *leg_display(struct run *run, const struct workflow_job *job, const 
 {
 	struct buf name = BUF_INIT;
 	buf_adds(&name, run->job_prefix ? run->job_prefix : "");
-	if (job->name) {
-		struct err e = ERR_INIT;
-		struct buf text = BUF_INIT;
-		if (expr_interpolate(job->name, env, &text, &e) == 0)
-			buf_adds(&name, text.data ? text.data : "");
-		else
-			buf_adds(&name, job->name);
-		buf_free(&text);
-		err_clear(&e);
-		/* GitHub appends the matrix values unless the name uses them. */
-		if (matrix && !strstr(job->name, "matrix.")) {
-			char *label = matrix_leg_label(matrix);
-			buf_addf(&name, " (%s)", label);
-			free(label);
-		}
-	} else {
+	struct err e = ERR_INIT;
+	size_t prefix_len = name.len;
+	if (!job->name) {
 		buf_adds(&name, job->id);
-		if (matrix) {
-			char *label = matrix_leg_label(matrix);
-			buf_addf(&name, " (%s)", label);
-			free(label);
-		}
+	} else if (expr_interpolate(job->name, env, &name, &e) < 0) {
+		buf_truncate(&name, prefix_len); /* shown as written */
+		buf_adds(&name, job->name);
+	}
+	err_clear(&e);
+	/* GitHub appends the matrix values unless the name uses them. */
+	if (matrix && !(job->name && strstr(job->name, "matrix."))) {
+		char *label = matrix_leg_label(matrix);
+		buf_addf(&name, " (%s)", label);
+		free(label);
 	}
 	return buf_detach(&name);
 }
