@@ -2,7 +2,13 @@
 
 #include "api/api_internal.h"
 #include "api/audit.h"
+#include "api/auth.h"
+#include "api/credentials.h"
+#include "api/intelligence.h"
 #include "api/rbac.h"
+#include "api/repositories.h"
+#include "api/secrets.h"
+#include "store/workers.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -10,6 +16,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int api_register_all(struct http_router *router, struct api_context *ctx, struct err *e)
+{
+	if (api_auth_register(router, ctx, e) != 0 || api_secrets_register(router, ctx, e) != 0 ||
+	    api_audit_register(router, ctx, e) != 0 ||
+	    api_repositories_register(router, ctx, e) != 0 ||
+	    api_intelligence_register(router, ctx, e) != 0 ||
+	    api_credentials_register(router, ctx, e) != 0)
+		return -1;
+	return 0;
+}
+
+int api_register_workers(struct workers *workers, struct api_context *ctx, struct err *e)
+{
+	if (repositories_register_workers(workers, ctx, e) != 0 ||
+	    intelligence_register_workers(workers, ctx, e) != 0)
+		return -1;
+	return 0;
+}
+
+void api_jobs_queued(struct api_context *ctx)
+{
+	if (ctx->workers)
+		workers_wake(ctx->workers);
+}
 
 const struct api_caller *api_caller(const struct http_request *req)
 {

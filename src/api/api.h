@@ -15,13 +15,17 @@
 
 #include "store/store.h"
 
+struct err;
 struct http_request;
+struct http_router;
 struct jobs;
+struct workers;
 
 struct api_context {
 	struct store *store;
 	struct jobs *jobs;
-	const char *data_dir; /* where the master key file lives */
+	struct workers *workers; /* woken after a job is queued; may be NULL (tests) */
+	const char *data_dir;	 /* the master key file, cloned repositories */
 };
 
 /* The authenticated caller of a request, set by the auth guard. */
@@ -32,6 +36,13 @@ struct api_caller {
 	char *token_id; /* the API token used, or NULL for a session */
 	json_t *scopes; /* the token's scopes (array of "resource:action"), or NULL */
 };
+
+/* Every /api/v1 route: identity and access, secrets, audit, repositories… */
+int api_register_all(struct http_router *router, struct api_context *ctx, struct err *e);
+/* The handler of every background job kind the API queues. */
+int api_register_workers(struct workers *workers, struct api_context *ctx, struct err *e);
+/* After queueing a job: wakes a worker (when there are workers). */
+void api_jobs_queued(struct api_context *ctx);
 
 /* NULL on routes without authentication. */
 const struct api_caller *api_caller(const struct http_request *req);

@@ -557,8 +557,11 @@ static int authenticate(struct auth_state *state, struct http_request *req,
 	return 0;
 }
 
-static const char *request_project(const struct http_request *req)
+static const char *request_project(const struct http_request *req,
+				   const struct http_route_meta *meta)
 {
+	if (meta && meta->project_param)
+		return http_request_param(req, meta->project_param);
 	const char *project = http_request_param(req, "project");
 	return project ? project : http_request_query(req, "project");
 }
@@ -589,7 +592,7 @@ static bool guard(struct http_request *req, const struct http_route *route,
 	req->context = auth;
 	if (strcmp(permission, RBAC_SELF) == 0)
 		return true;
-	const char *project = request_project(req);
+	const char *project = request_project(req, meta);
 	if (!rbac_caller_can(req, state->ctx, permission, project)) {
 		req->context = NULL;
 		api_audit(state->ctx, auth->caller.name, "access.denied", req->route,

@@ -26,6 +26,7 @@
 #include "http/server.h"
 #include "store/jobs.h"
 #include "store/store.h"
+#include "store/workers.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/err.h"
@@ -59,6 +60,7 @@ static void on_stop_signal(int signal_number)
 struct serve_state {
 	struct store *store;
 	struct jobs *jobs;
+	struct workers *workers;
 	char worker[64];
 };
 
@@ -109,10 +111,14 @@ static void collect_store_metrics(struct buf *out, void *user)
 	}
 }
 
-/* Leases this server holds go back to the queue, not to a timeout. */
+/*
+ * Once requests are finished: running jobs finish too, and leases this
+ * server still holds go back to the queue, not to a timeout.
+ */
 static void release_leases(void *user)
 {
 	struct serve_state *state = user;
+	workers_stop(state->workers);
 	int64_t released = 0;
 	struct err e = ERR_INIT;
 	if (jobs_release(state->jobs, state->worker, &released, &e) < 0) {
@@ -155,13 +161,17 @@ static int serve(struct cmd_context *ctx)
 	if (cmd_open_store(ctx, &state.store, &e) < 0)
 		return cmd_fail("%s", e.msg);
 	state.jobs = jobs_new(state.store, NULL);
+	struct workers_options worker_options = { .worker = state.worker };
+	state.workers = workers_new(state.jobs, &worker_options);
 	struct api_context api = { .store = state.store,
 				   .jobs = state.jobs,
+				   .workers = state.workers,
 				   .data_dir = config_get(ctx->config, "data_dir") };
 	/* The master key and the first admin exist before the first request. */
 	char *admin_password = NULL;
 	if (secrets_check_master_key(&api, &e) < 0 ||
 	    api_bootstrap_admin(&api, &admin_password, &e) < 0) {
+		workers_free(state.workers);
 		jobs_free(state.jobs);
 		store_close(state.store);
 		return cmd_fail("%s", e.msg);
@@ -182,9 +192,9 @@ static int serve(struct cmd_context *ctx)
 	struct http_server *server = NULL;
 	int status = EXIT_OK;
 	if (http_register_system_routes(router, &system, &e) < 0 ||
-	    api_auth_register(router, &api, &e) < 0 || api_secrets_register(router, &api, &e) < 0 ||
-	    api_audit_register(router, &api, &e) < 0 ||
-	    http_server_start(&server, &options, &e) < 0) {
+	    api_register_all(router, &api, &e) < 0 ||
+	    api_register_workers(state.workers, &api, &e) < 0 ||
+	    workers_start(state.workers, &e) < 0 || http_server_start(&server, &options, &e) < 0) {
 		status = cmd_fail("%s", e.msg);
 	} else {
 		http_server_on_shutdown(server, release_leases, &state);
@@ -214,6 +224,8 @@ static int serve(struct cmd_context *ctx)
 		printf("ampel: stopped\n");
 	}
 	wipe_password(admin_password);
+	workers_stop(state.workers); /* when the server never ran */
+	workers_free(state.workers);
 	http_router_free(router);
 	http_metrics_free(metrics);
 	jobs_free(state.jobs);

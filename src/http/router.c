@@ -102,6 +102,7 @@ static void http_route_free(void *item)
 	free((char *)route->meta.request_schema);
 	free((char *)route->meta.response_schema);
 	free((char *)route->meta.permission);
+	free((char *)route->meta.project_param);
 	free((char *)route->meta.query);
 	free((char *)route->meta.response_type);
 	free(route);
@@ -222,6 +223,7 @@ static void route_copy_meta(struct http_route *route, const struct http_route_me
 	route->meta.request_schema = xstrdup_or_null(meta->request_schema);
 	route->meta.response_schema = xstrdup_or_null(meta->response_schema);
 	route->meta.permission = xstrdup_or_null(meta->permission);
+	route->meta.project_param = xstrdup_or_null(meta->project_param);
 	route->meta.query = xstrdup_or_null(meta->query);
 	route->meta.response_type = xstrdup_or_null(meta->response_type);
 	route->meta.paginated = meta->paginated;

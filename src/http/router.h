@@ -67,6 +67,12 @@ struct http_route_meta {
 	const char *request_schema;  /* name of the request body schema */
 	const char *response_schema; /* name of the success body schema */
 	const char *permission;	     /* "user:read"; NULL: public */
+	/*
+	 * The path parameter naming the project the permission is checked in
+	 * ("id" on /api/v1/repositories/{id}); NULL: the {project} parameter
+	 * or the ?project= query argument, when present.
+	 */
+	const char *project_param;
 	const char *query;
 	const char *response_type; /* media type of the success body; NULL: JSON */
 	bool paginated;

@@ -172,10 +172,77 @@ static const char migration_3[] = "CREATE TABLE secret_keys (\n"
 				  "  created_at INTEGER NOT NULL\n"
 				  ");\n";
 
+/*
+ * Repositories the server knows (registered by local path or cloned from a
+ * git URL into the data directory), the analyses of them, the CI/CD
+ * suggestions made from an analysis, and deployment credentials per
+ * provider: the account default (repository_id NULL) or one repository's
+ * override. A repository's id is also its RBAC project. An analysis
+ * remembers the job that made it, so a job run twice after a crash still
+ * leaves one analysis.
+ */
+static const char migration_4[] =
+	"CREATE TABLE repositories (\n"
+	"  id TEXT PRIMARY KEY,\n"
+	"  name TEXT NOT NULL,\n"
+	"  owner_id TEXT NOT NULL REFERENCES users(id),\n"
+	"  source_kind TEXT NOT NULL CHECK (source_kind IN ('path', 'url')),\n"
+	"  source TEXT NOT NULL,\n"
+	"  path TEXT NOT NULL,\n"
+	"  default_branch TEXT,\n"
+	"  state TEXT NOT NULL CHECK (state IN ('cloning', 'ready', 'failed')),\n"
+	"  error TEXT,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL\n"
+	");\n"
+	"CREATE UNIQUE INDEX repositories_owner_name ON repositories(owner_id, name);\n"
+	"CREATE TABLE analyses (\n"
+	"  id TEXT PRIMARY KEY,\n"
+	"  repository_id TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,\n"
+	"  job_id TEXT UNIQUE,\n"
+	"  commit_sha TEXT,\n"
+	"  document TEXT NOT NULL,\n"
+	"  created_at INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX analyses_repository ON analyses(repository_id, created_at);\n"
+	"CREATE TABLE suggestions (\n"
+	"  id TEXT PRIMARY KEY,\n"
+	"  repository_id TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,\n"
+	"  analysis_id TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,\n"
+	"  type TEXT NOT NULL CHECK (type IN ('ci', 'cd')),\n"
+	"  provider TEXT NOT NULL,\n"
+	"  target TEXT,\n"
+	"  title TEXT NOT NULL,\n"
+	"  files TEXT NOT NULL,\n"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'rejected', "
+	"'applied')),\n"
+	"  branch TEXT,\n"
+	"  commit_sha TEXT,\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX suggestions_repository ON suggestions(repository_id, status);\n"
+	"CREATE TABLE deployment_credentials (\n"
+	"  id TEXT PRIMARY KEY,\n"
+	"  provider TEXT NOT NULL,\n"
+	"  repository_id TEXT REFERENCES repositories(id) ON DELETE CASCADE,\n"
+	"  fields TEXT NOT NULL,\n"
+	"  ciphertext BLOB NOT NULL,\n"
+	"  nonce BLOB NOT NULL,\n"
+	"  key_version INTEGER NOT NULL,\n"
+	"  version INTEGER NOT NULL DEFAULT 1,\n"
+	"  created_by TEXT REFERENCES users(id),\n"
+	"  created_at INTEGER NOT NULL,\n"
+	"  updated_at INTEGER NOT NULL\n"
+	");\n"
+	"CREATE UNIQUE INDEX deployment_credentials_unique ON "
+	"deployment_credentials(provider, COALESCE(repository_id, ''));\n";
+
 static const struct store_migration migrations[] = {
 	{ 1, "server foundation: identity, access, secrets, audit, jobs", migration_1 },
 	{ 2, "sessions: access tokens and their refresh family", migration_2 },
 	{ 3, "secrets: wrapped data keys per key version", migration_3 },
+	{ 4, "repositories, analyses, suggestions, deployment credentials", migration_4 },
 };
 
 const struct store_migration *store_migrations(size_t *count)

@@ -1,0 +1,45 @@
+/*
+ * workers: threads that take jobs from the durable queue and run them.
+ *
+ * The server registers one handler per job kind; each worker thread leases
+ * a due job of a registered kind, keeps its lease alive with heartbeats
+ * while the handler runs, and records the outcome (done, or failed and
+ * retried with backoff by the queue). Handlers must be idempotent: after a
+ * crash the lease expires and the job runs again, so a handler's effect is
+ * keyed by the job (e.g. a row with the job id as a unique key).
+ */
+#ifndef AMPEL_STORE_WORKERS_H
+#define AMPEL_STORE_WORKERS_H
+
+#include <stdbool.h>
+
+struct err;
+struct jobs;
+struct jobs_job;
+struct workers;
+
+/* Runs one job: 0 on success, -1 with e set to retry it later (or let it die). */
+typedef int workers_handler_fn(const struct jobs_job *job, void *user, struct err *e);
+
+struct workers_options {
+	const char *worker; /* lease owner name, e.g. "serve-1234" (copied) */
+	int threads;	    /* 0: 2 */
+	int lease_seconds;  /* 0: 60; heartbeats every third of it */
+	int idle_poll_ms;   /* sleep when no job is due; 0: 500 (woken early by workers_wake) */
+};
+
+struct workers *workers_new(struct jobs *jobs, const struct workers_options *options);
+/* Registers the handler of kind (before workers_start); fails on a duplicate kind. */
+int workers_add_handler(struct workers *workers, const char *kind, workers_handler_fn *handler,
+			void *user, struct err *e);
+int workers_start(struct workers *workers, struct err *e);
+/* A job was queued: a sleeping worker looks now instead of at its next poll. */
+void workers_wake(struct workers *workers);
+/*
+ * Stops taking jobs, waits for running handlers to finish, then gives back
+ * any lease still held. Safe to call when never started.
+ */
+void workers_stop(struct workers *workers);
+void workers_free(struct workers *workers);
+
+#endif
