@@ -1,13 +1,14 @@
 /* Being written (issue 6): see repositories.h. */
 #include "api/repositories.h"
 
+#include "api/api.h"
+#include "store/store.h"
+
 int repositories_get(struct api_context *ctx, const char *id, json_t **row, struct err *e)
 {
-	(void)ctx;
-	(void)id;
-	(void)e;
-	*row = NULL;
-	return 0;
+	struct store_param params[] = { STORE_TEXT_PARAM(id) };
+	return store_query_one(ctx->store, "SELECT * FROM repositories WHERE id = ?", params, 1,
+			       row, e);
 }
 
 int api_repositories_register(struct http_router *router, struct api_context *ctx, struct err *e)
