@@ -3,7 +3,6 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-EXAMPLE    ?= examples/node-express
 
 C_FILES = $(shell git ls-files '*.c' '*.h' ':!:tests/fixtures' 2>/dev/null)
 
@@ -20,9 +19,9 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job on the embedded defaults.
+# The main job on the embedded defaults: the server, SQLite under ./data.
 run: build
-	$(BUILD)/ampel analyze $(EXAMPLE)
+	$(BUILD)/ampel serve
 
 test: build
 	meson test -C $(BUILD) --print-errorlogs

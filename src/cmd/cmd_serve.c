@@ -211,6 +211,11 @@ static int serve(struct cmd_context *ctx)
 			       "       POST /api/v1/auth/login; more users: ampel admin "
 			       "create-user)\n",
 			       admin_password);
+		else
+			printf("ampel: log in with POST /api/v1/auth/login (a new user or a "
+			       "forgotten\n"
+			       "       password: ampel admin create-user NAME --email E "
+			       "--admin)\n");
 		fflush(stdout);
 		wipe_password(admin_password);
 		admin_password = NULL;
