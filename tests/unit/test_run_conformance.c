@@ -631,11 +631,28 @@ static void test_thirdparty_act_cases(void **state)
 	assert_true((double)passed / (double)total >= 0.84);
 }
 
+/*
+ * The second held-out set: entries of act's main event table that need no
+ * container, network or event payload (tests/thirdparty/act-events/NOTES.md).
+ */
+static void test_thirdparty_act_event_cases(void **state)
+{
+	(void)state;
+	size_t total = 0;
+	size_t passed = suite_run(AMPEL_SOURCE_ROOT "/tests/thirdparty/act-events", false, &total);
+	if (total == 0)
+		return;
+	printf("third-party (act event cases): %zu/%zu same success/failure as act (%.1f%%)\n",
+	       passed, total, 100.0 * (double)passed / (double)total);
+	fflush(stdout);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conformance_suite),
 		cmocka_unit_test(test_thirdparty_act_cases),
+		cmocka_unit_test(test_thirdparty_act_event_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
