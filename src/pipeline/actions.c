@@ -550,7 +550,10 @@ static json_t *action_inputs(struct leg_run *lr, const struct workflow_action *a
 	{
 		if (json_object_get(inputs, name))
 			continue;
-		const char *fallback = json_string_value(json_object_get(spec, "default"));
+		/* `default: false` is YAML's boolean; the runner passes its text */
+		const json_t *declared = json_object_get(spec, "default");
+		char *fallback =
+			declared && !json_is_null(declared) ? expr_value_to_string(declared) : NULL;
 		struct buf value = BUF_INIT;
 		if (fallback) {
 			struct expr_env env;
@@ -565,6 +568,7 @@ static json_t *action_inputs(struct leg_run *lr, const struct workflow_action *a
 		}
 		json_object_set_new(inputs, name, json_string(value.data ? value.data : ""));
 		buf_free(&value);
+		free(fallback);
 	}
 	return inputs;
 }

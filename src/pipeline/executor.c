@@ -597,7 +597,14 @@ static int run_prepare_top(struct run *run, struct err *e)
 static int run_prepare_contexts(struct run *run, const char *event, const json_t *given,
 				struct err *e)
 {
-	if (trigger_inputs(run->wf, event, given, &run->inputs, e) < 0)
+	json_t *default_contexts =
+		json_pack("{s:O,s:o}", "github", run->github, "vars",
+			  run->opt->vars ? json_deep_copy(run->opt->vars) : json_object());
+	int rc = trigger_inputs(run->wf, event, given,
+				strcmp(event, "workflow_call") == 0 ? default_contexts : NULL,
+				&run->inputs, e);
+	json_decref(default_contexts);
+	if (rc < 0)
 		return -1;
 	/* A dispatch event carries its inputs too, as strings. */
 	json_t *payload = json_object_get(run->github, "event");
@@ -905,24 +912,23 @@ int executor_call_workflow(struct leg_run *lr, json_t **outputs, json_t **called
 	nested.mask = caller->mask;
 	nested.secrets = secrets;
 	nested.github = json_deep_copy(caller->github);
-	int rc = trigger_inputs(called, "workflow_call", with, &nested.inputs, &e);
+	json_t *call_contexts = json_object();
+	json_object_set(call_contexts, "github", nested.github);
+	json_object_set_new(call_contexts, "vars",
+			    caller->opt->vars ? json_deep_copy(caller->opt->vars) : json_object());
+	int rc = trigger_inputs(called, "workflow_call", with, call_contexts, &nested.inputs, &e);
 	json_decref(with);
 	if (rc == 0) {
-		json_t *contexts = json_object();
-		json_object_set(contexts, "github", nested.github);
-		json_object_set(contexts, "inputs", nested.inputs);
-		json_object_set(contexts, "secrets", nested.secrets);
-		json_object_set_new(contexts, "vars",
-				    caller->opt->vars ? json_deep_copy(caller->opt->vars)
-						      : json_object());
-		struct expr_env wf_env = { .contexts = contexts,
+		json_object_set(call_contexts, "inputs", nested.inputs);
+		json_object_set(call_contexts, "secrets", nested.secrets);
+		struct expr_env wf_env = { .contexts = call_contexts,
 					   .workspace = caller->opt->repo_dir };
 		nested.env =
 			called->env ? run_evaluate_env(called->env, &wf_env, &e) : json_object();
-		json_decref(contexts);
 		if (!nested.env)
 			rc = -1;
 	}
+	json_decref(call_contexts);
 	if (rc < 0) {
 		leg_emit(lr, NULL, RUN_LINE_INFO, e.msg);
 		err_clear(&e);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/expr.h"
 #include "pipeline/workflow.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -397,8 +398,21 @@ static int typed_input(const char *name, const json_t *spec, const json_t *value
 	return 0;
 }
 
-int trigger_inputs(const struct workflow *wf, const char *event, const json_t *given, json_t **out,
-		   struct err *e)
+/* A default's ${{ }} evaluated (a new reference), or the default itself. */
+static int evaluate_default(const json_t *fallback, const json_t *contexts, json_t **out,
+			    struct err *e)
+{
+	const char *text = json_string_value(fallback);
+	if (!contexts || !text || !strstr(text, "${{")) {
+		*out = json_incref((json_t *)fallback);
+		return 0;
+	}
+	struct expr_env env = { .contexts = contexts };
+	return expr_interpolate_value(text, &env, out, e);
+}
+
+int trigger_inputs(const struct workflow *wf, const char *event, const json_t *given,
+		   const json_t *default_contexts, json_t **out, struct err *e)
 {
 	*out = json_object();
 	const struct workflow_trigger *trigger = workflow_find_trigger(wf, event);
@@ -431,10 +445,22 @@ int trigger_inputs(const struct workflow *wf, const char *event, const json_t *g
 			typed = type && strcmp(type, "boolean") == 0  ? json_false()
 				: type && strcmp(type, "number") == 0 ? json_integer(0)
 								      : json_string("");
-		} else if (typed_input(name, spec, provided ? provided : fallback, &typed, e) < 0) {
-			json_decref(*out);
-			*out = NULL;
-			return err_prefix(e, "%s", wf->file);
+		} else {
+			json_t *chosen = NULL;
+			int rc = 0;
+			if (provided)
+				chosen = json_incref((json_t *)provided);
+			else if ((rc = evaluate_default(fallback, default_contexts, &chosen, e)) <
+				 0)
+				err_prefix(e, "default of input '%s'", name);
+			if (rc == 0)
+				rc = typed_input(name, spec, chosen, &typed, e);
+			json_decref(chosen);
+			if (rc < 0) {
+				json_decref(*out);
+				*out = NULL;
+				return err_prefix(e, "%s", wf->file);
+			}
 		}
 		json_object_set_new(*out, name, typed);
 	}

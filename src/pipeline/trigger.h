@@ -38,9 +38,12 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
  * The inputs context for a workflow_dispatch or workflow_call event: given
  * (object of strings from --input, or of values from a caller's `with:`)
  * checked against the declared inputs, typed (boolean, number, choice,
- * string, environment) and completed with defaults. *out is a new object.
+ * string, environment) and completed with defaults. A default may hold
+ * ${{ }} (workflow_call allows github and vars there): it is evaluated
+ * with default_contexts, or taken as text when that is NULL. *out is a new
+ * object.
  */
-int trigger_inputs(const struct workflow *wf, const char *event, const json_t *given, json_t **out,
-		   struct err *e);
+int trigger_inputs(const struct workflow *wf, const char *event, const json_t *given,
+		   const json_t *default_contexts, json_t **out, struct err *e);
 
 #endif

@@ -766,7 +766,7 @@ static json_t *inputs_ok(const struct workflow *wf, const char *event, const cha
 	json_t *g = given ? json(given) : NULL;
 	json_t *out = NULL;
 	struct err e = ERR_INIT;
-	if (trigger_inputs(wf, event, g, &out, &e) != 0)
+	if (trigger_inputs(wf, event, g, NULL, &out, &e) != 0)
 		fail_msg("unexpected error: %s\ngiven: %s", e.msg, given ? given : "(none)");
 	json_decref(g);
 	assert_true(json_is_object(out));
@@ -779,7 +779,7 @@ static void inputs_err(const struct workflow *wf, const char *event, const char 
 	json_t *g = given ? json(given) : NULL;
 	json_t *out = (json_t *)1;
 	struct err e = ERR_INIT;
-	if (trigger_inputs(wf, event, g, &out, &e) == 0)
+	if (trigger_inputs(wf, event, g, NULL, &out, &e) == 0)
 		fail_msg("no error, expected: %s\ngiven: %s", expected, given ? given : "(none)");
 	assert_null(out);
 	json_decref(g);
@@ -915,6 +915,34 @@ static void test_inputs_call(void **state)
 	inputs_err(wf, "workflow_dispatch", "{\"config-path\": \"x\"}",
 		   "ci.yml: input 'config-path' is not declared under "
 		   "on.workflow_dispatch.inputs");
+	workflow_free(wf);
+
+	/* Defaults of a called workflow may be expressions over github and vars. */
+	wf = workflow("on:\n"
+		      "  workflow_call:\n"
+		      "    inputs:\n"
+		      "      n:\n"
+		      "        type: number\n"
+		      "        default: ${{ 1 }}\n"
+		      "      ref:\n"
+		      "        type: string\n"
+		      "        default: on ${{ github.ref_name }}\n"
+		      "      bad:\n"
+		      "        type: number\n"
+		      "        default: ${{ vars.MISSING }}x\n");
+	json_t *contexts = json("{\"github\": {\"ref_name\": \"main\"}, \"vars\": {}}");
+	json_t *given = json("{\"bad\": 2}");
+	struct err e = ERR_INIT;
+	json_t *out = NULL;
+	assert_int_equal(trigger_inputs(wf, "workflow_call", given, contexts, &out, &e), 0);
+	assert_int_equal(json_integer_value(json_object_get(out, "n")), 1);
+	assert_string_equal(json_string_value(json_object_get(out, "ref")), "on main");
+	json_decref(out);
+	assert_int_equal(trigger_inputs(wf, "workflow_call", NULL, contexts, &out, &e), -1);
+	assert_string_equal(e.msg, "ci.yml: input 'bad' must be a number, not 'x'");
+	err_clear(&e);
+	json_decref(given);
+	json_decref(contexts);
 	workflow_free(wf);
 }
 
