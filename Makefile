@@ -38,6 +38,7 @@ asan: $(ASAN_BUILD)/build.ninja
 bench: build
 	BUILD_DIR=$(BUILD) bash bench/run.sh
 	BUILD_DIR=$(BUILD) bash bench/run-pipeline.sh
+	BUILD_DIR=$(BUILD) bash bench/run-server.sh
 
 # Short libFuzzer runs of every target over its seed corpus.
 fuzz:

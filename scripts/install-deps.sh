@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package Ampel's build, tests and benchmarks need.
 # Idempotent: when everything is present it only checks and exits. Works as
-# root without sudo, and through sudo otherwise.
+# root without sudo, and through sudo otherwise. nginx is only a baseline for
+# bench/run-server.sh, which starts its own: the system service that
+# installing the package may start is stopped and disabled again.
 set -euo pipefail
 
 packages=(
@@ -16,8 +18,8 @@ packages=(
 	bubblewrap
 	# the store's tests start a throw-away PostgreSQL server
 	postgresql
-	# lint and benchmarks
-	clang-format cppcheck hyperfine findutils
+	# lint and benchmarks (bench/run-server.sh: wrk against ampel and nginx)
+	clang-format cppcheck hyperfine findutils wrk nginx curl
 )
 
 missing=()
@@ -51,3 +53,17 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Installing nginx starts it on port 80 and enables it at boot, under
+# systemd or, without systemd, through its init script (unless a policy-rc.d
+# forbids it, as in Debian's container images). The benchmark runs its own
+# nginx on a loopback port, so undo that, but only for an nginx installed
+# just now: one that was already there is left alone.
+if [[ " ${missing[*]} " == *" nginx "* ]]; then
+	if [[ -d /run/systemd/system ]]; then
+		"${sudo[@]}" systemctl disable --now nginx.service >/dev/null 2>&1 || true
+	elif [[ -x /etc/init.d/nginx ]]; then
+		"${sudo[@]}" /etc/init.d/nginx stop >/dev/null 2>&1 || true
+		"${sudo[@]}" update-rc.d nginx disable >/dev/null 2>&1 || true
+	fi
+fi
