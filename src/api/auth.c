@@ -238,6 +238,17 @@ static void set_session_cookie(struct http_request *req, struct http_response *r
 	http_response_set_header(res, "Set-Cookie", cookie);
 }
 
+/*
+ * The User-Agent kept with a session, or NULL: a header may carry any
+ * bytes, and a database refuses text that is not UTF-8 (PostgreSQL would
+ * fail the whole login).
+ */
+static const char *session_user_agent(const struct http_request *req)
+{
+	const char *agent = http_request_header(req, "User-Agent");
+	return agent && http_utf8_valid(agent, strlen(agent)) ? agent : NULL;
+}
+
 static struct http_response login(struct http_request *req)
 {
 	struct api_context *ctx = req->user_data;
@@ -303,7 +314,7 @@ static struct http_response login(struct http_request *req)
 		return http_response_error(401, "invalid name or password");
 	}
 	const char *user_id = json_get_str(user, "id", "");
-	const char *agent = http_request_header(req, "User-Agent");
+	const char *agent = session_user_agent(req);
 	char family[STORE_ID_SIZE], cookie[PASSWORDS_TOKEN_SIZE], csrf[PASSWORDS_TOKEN_SIZE];
 	store_new_id(family);
 	json_t *out = NULL;
@@ -390,7 +401,7 @@ static struct http_response refresh(struct http_request *req)
 						"token of its login was revoked: log in again");
 	}
 	json_t *out = token_pair(ctx->store, user_id, family, req->client_address,
-				 http_request_header(req, "User-Agent"), &e);
+				 session_user_agent(req), &e);
 	if (!out)
 		return api_store_error(req, &e, "refresh token");
 	api_audit(ctx, name, "auth.refresh", name, json_pack("{s:s}", "family", family));
@@ -499,19 +510,20 @@ static int authenticate(struct auth_state *state, struct http_request *req,
 					STORE_TEXT_PARAM(auth->via_cookie ? "cookie" : "access") };
 	json_t *row = NULL;
 	struct err e = ERR_INIT;
-	int rc = api_token
-			 ? store_query_one(
-				   store,
-				   "SELECT t.id, t.user_id, t.scopes, t.expires_at, "
-				   "t.revoked_at, u.name, u.kind, u.disabled FROM api_tokens t "
-				   "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-				   params, 1, &row, &e)
-			 : store_query_one(store,
-					   "SELECT s.id, s.user_id, s.family, s.csrf_token, "
-					   "s.expires_at, s.revoked_at, u.name, u.kind, u.disabled "
-					   "FROM sessions s JOIN users u ON u.id = s.user_id WHERE "
-					   "s.token_hash = ? AND s.kind = ?",
-					   params, 2, &row, &e);
+	int rc =
+		api_token
+			? store_query_one(store,
+					  "SELECT t.id, t.user_id, t.scopes, t.expires_at, "
+					  "t.revoked_at, t.last_used_at, u.name, u.kind, "
+					  "u.disabled FROM api_tokens t "
+					  "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+					  params, 1, &row, &e)
+			: store_query_one(store,
+					  "SELECT s.id, s.user_id, s.family, s.csrf_token, "
+					  "s.expires_at, s.revoked_at, u.name, u.kind, u.disabled "
+					  "FROM sessions s JOIN users u ON u.id = s.user_id WHERE "
+					  "s.token_hash = ? AND s.kind = ?",
+					  params, 2, &row, &e);
 	if (rc != 0) {
 		*denied = api_store_error(req, &e, "session");
 		return -1;
@@ -539,9 +551,13 @@ static int authenticate(struct auth_state *state, struct http_request *req,
 		caller->token_id = arena_strdup(req->arena, json_get_str(row, "id", ""));
 		caller->scopes =
 			cached_scopes(state, caller->token_id, json_get_str(row, "scopes", "[]"));
+		/* A write per request would queue every request behind the one
+		 * writer; the last use to the minute is what people look at. */
+		int64_t last_used = json_get_int(row, "last_used_at", 0);
 		struct store_param used[] = { STORE_INT_PARAM(now),
 					      STORE_TEXT_PARAM(caller->token_id) };
-		if (store_exec(store, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", used,
+		if (now - last_used >= AUTH_TOKEN_USE_RESOLUTION_MS &&
+		    store_exec(store, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", used,
 			       2, NULL, &e) != 0)
 			log_warn("auth", "cannot record token use", "error", e.msg);
 	} else {

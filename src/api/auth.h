@@ -20,6 +20,8 @@ struct http_router;
 #define AUTH_ACCESS_TTL_MS  (15LL * 60 * 1000)
 #define AUTH_REFRESH_TTL_MS (30LL * 24 * 3600 * 1000)
 #define AUTH_SESSION_TTL_MS (12LL * 3600 * 1000)
+/* An API token's last_used_at is recorded at most this often. */
+#define AUTH_TOKEN_USE_RESOLUTION_MS (60LL * 1000)
 /* Failures in the window before backoff starts, per account and per address. */
 #define AUTH_ACCOUNT_FREE_FAILURES 5
 #define AUTH_ADDRESS_FREE_FAILURES 20

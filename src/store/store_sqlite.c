@@ -4,7 +4,9 @@
  * WAL lets readers run beside the one writer; store.c hands out the writer
  * slot, so concurrent writers in this process queue on a condition variable
  * instead of spinning in SQLite's busy handler (which still covers other
- * processes on the same file).
+ * processes on the same file). Each connection keeps its prepared
+ * statements: the server runs the same few statements on every request,
+ * and parsing them again each time was most of a request's cost.
  */
 #include "store/store_internal.h"
 #include "store/store_sql.h"
@@ -12,6 +14,7 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -19,6 +22,32 @@
 #include <unistd.h>
 
 #define SQLITE_BUSY_TIMEOUT_MS 10000
+/* Enough for every fixed statement of the server; dynamic ones rotate out. */
+#define SQLITE_STATEMENT_CACHE 96
+
+struct cached_statement {
+	char *sql;
+	sqlite3_stmt *stmt;
+};
+
+/* What the pool holds for one SQLite connection. */
+struct sqlite_conn {
+	sqlite3 *db;
+	struct cached_statement cache[SQLITE_STATEMENT_CACHE];
+	size_t next_victim; /* replaced in turn when the cache is full */
+};
+
+static pthread_once_t sqlite_configured = PTHREAD_ONCE_INIT;
+
+/*
+ * Memory statistics take one global mutex on every allocation, which
+ * serialised all connections under load; nothing reads them.
+ */
+static void configure_sqlite(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK)
+		sqlite3_initialize();
+}
 
 static int sqlite_error(sqlite3 *db, struct err *e)
 {
@@ -30,7 +59,8 @@ static int sqlite_error(sqlite3 *db, struct err *e)
 
 static int sqlite_script(struct store *store, void *conn, const char *sql, struct err *e)
 {
-	sqlite3 *db = conn;
+	(void)store;
+	sqlite3 *db = ((struct sqlite_conn *)conn)->db;
 	char *message = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &message) != SQLITE_OK) {
 		int code = sqlite3_extended_errcode(db);
@@ -46,6 +76,7 @@ static int sqlite_script(struct store *store, void *conn, const char *sql, struc
 
 static int sqlite_connect(struct store *store, void **conn, struct err *e)
 {
+	pthread_once(&sqlite_configured, configure_sqlite);
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	/* The database holds password hashes and ciphertexts: owner only. SQLite
@@ -61,29 +92,74 @@ static int sqlite_connect(struct store *store, void **conn, struct err *e)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
+	struct sqlite_conn *c = xcalloc(1, sizeof(*c));
+	c->db = db;
 	/* synchronous=NORMAL is durable in WAL mode except for the last
 	 * transactions before a power loss; a crash of the process loses nothing. */
-	if (sqlite_script(store, db,
+	if (sqlite_script(store, c,
 			  "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
 			  "PRAGMA synchronous=NORMAL;",
 			  e) != 0) {
 		err_prefix(e, "cannot set up SQLite database %s", store->target);
 		sqlite3_close(db);
+		free(c);
 		return -1;
 	}
-	*conn = db;
+	*conn = c;
 	return 0;
 }
 
 static void sqlite_disconnect(void *conn)
 {
-	sqlite3_close_v2(conn);
+	struct sqlite_conn *c = conn;
+	if (!c)
+		return;
+	for (size_t i = 0; i < SQLITE_STATEMENT_CACHE; i++) {
+		sqlite3_finalize(c->cache[i].stmt);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close_v2(c->db);
+	free(c);
 }
 
 static bool sqlite_usable(void *conn)
 {
 	/* A connection left inside a transaction would hand it to the next user. */
-	return conn != NULL && sqlite3_get_autocommit(conn);
+	return conn != NULL && sqlite3_get_autocommit(((struct sqlite_conn *)conn)->db);
+}
+
+/*
+ * The prepared statement for sql, from the cache or prepared now (and
+ * kept). Statements are reset and unbound after each use, so a cached one
+ * is always ready to bind.
+ */
+static int statement_for(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out, struct err *e)
+{
+	for (size_t i = 0; i < SQLITE_STATEMENT_CACHE; i++) {
+		if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
+			*out = c->cache[i].stmt;
+			return 0;
+		}
+	}
+	sqlite3_stmt *stmt = NULL;
+	const char *tail = NULL;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail) !=
+	    SQLITE_OK)
+		return sqlite_error(c->db, e);
+	if (!stmt)
+		return err_set(e, "empty statement");
+	if (tail && tail[strspn(tail, " \t\r\n;")] != '\0') {
+		sqlite3_finalize(stmt);
+		return err_set(e, "one statement at a time: text follows the first statement");
+	}
+	struct cached_statement *slot = &c->cache[c->next_victim];
+	c->next_victim = (c->next_victim + 1) % SQLITE_STATEMENT_CACHE;
+	sqlite3_finalize(slot->stmt);
+	free(slot->sql);
+	slot->sql = xstrdup(sql);
+	slot->stmt = stmt;
+	*out = stmt;
+	return 0;
 }
 
 static int bind_params(sqlite3 *db, sqlite3_stmt *stmt, const struct store_param *params,
@@ -170,19 +246,13 @@ static int sqlite_run(struct store *store, void *conn, const char *sql,
 		      const struct store_param *params, size_t count, bool in_tx, int64_t *changed,
 		      json_t **rows, struct err *e)
 {
-	sqlite3 *db = conn;
+	struct sqlite_conn *c = conn;
+	sqlite3 *db = c->db;
 	sqlite3_stmt *stmt = NULL;
-	const char *tail = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &stmt, &tail) != SQLITE_OK)
-		return sqlite_error(db, e);
-	if (!stmt)
-		return err_set(e, "empty statement");
-	if (tail && tail[strspn(tail, " \t\r\n;")] != '\0') {
-		sqlite3_finalize(stmt);
-		return err_set(e, "one statement at a time: text follows the first statement");
-	}
+	if (statement_for(c, sql, &stmt, e) != 0)
+		return -1;
 	if (bind_params(db, stmt, params, count, e) != 0) {
-		sqlite3_finalize(stmt);
+		sqlite3_clear_bindings(stmt);
 		return -1;
 	}
 	bool writer = !in_tx && !sqlite3_stmt_readonly(stmt);
@@ -205,7 +275,9 @@ static int sqlite_run(struct store *store, void *conn, const char *sql,
 		status = -1;
 	if (status == 0 && changed)
 		*changed = sqlite3_changes64(db);
-	sqlite3_finalize(stmt);
+	/* Done with it: a statement left running would hold a read transaction. */
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 	if (writer)
 		store_writer_release(store);
 	if (status != 0) {
