@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/audit.h"
+#include "api/credentials.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -41,6 +42,14 @@ struct keyring {
 	int64_t current; /* the newest version, 0 when there is none */
 	int64_t versions[64];
 	unsigned char *keys; /* count * KEY_BYTES, sodium_malloc */
+};
+
+_Static_assert(NONCE_BYTES == SECRETS_NONCE_BYTES, "secrets.h nonce size");
+
+/* What secrets_write_begin hands to other modules that seal values. */
+struct secrets_keys {
+	struct master_key *master;
+	struct keyring ring;
 };
 
 static const char *const scopes[] = { "pipeline", "agent", "deploy", "all" };
@@ -679,9 +688,10 @@ int secrets_reveal(struct api_context *ctx, const char *project, const char *nam
 	return rc;
 }
 
-int secrets_rotate_key(struct api_context *ctx, int64_t *reencrypted, struct err *e)
+int secrets_rotate_key(struct api_context *ctx, struct secrets_rotation *out, struct err *e)
 {
-	*reencrypted = 0;
+	memset(out, 0, sizeof(*out));
+	int64_t count = 0, *reencrypted = &count;
 	struct store_tx *tx;
 	struct master_key *master;
 	struct keyring ring;
@@ -744,6 +754,12 @@ int secrets_rotate_key(struct api_context *ctx, int64_t *reencrypted, struct err
 			(*reencrypted)++;
 	}
 	json_decref(rows);
+	/* Credentials are sealed under the same keys: re-seal them before the old keys go. */
+	int64_t credentials = 0;
+	if (rc == 0) {
+		struct secrets_keys keys = { .master = master, .ring = ring };
+		rc = credentials_reseal_tx(tx, &keys, &credentials, e);
+	}
 	if (rc == 0) {
 		struct store_param current = STORE_INT_PARAM(ring.current);
 		rc = store_tx_exec(tx, "DELETE FROM secret_keys WHERE version <> ?", &current, 1,
@@ -751,9 +767,10 @@ int secrets_rotate_key(struct api_context *ctx, int64_t *reencrypted, struct err
 	}
 	if (rc == 0) {
 		json_t *detail =
-			json_pack("{s:I, s:I, s:I}", "key_version", (json_int_t)ring.current,
+			json_pack("{s:I, s:I, s:I, s:I}", "key_version", (json_int_t)ring.current,
 				  "previous_key_version", (json_int_t)old_current, "reencrypted",
-				  (json_int_t)*reencrypted);
+				  (json_int_t)*reencrypted, "credentials_reencrypted",
+				  (json_int_t)credentials);
 		rc = audit_append_tx(tx, NULL, "secret.rotate_key", "secrets", detail, e);
 		json_decref(detail);
 	}
@@ -761,11 +778,134 @@ int secrets_rotate_key(struct api_context *ctx, int64_t *reencrypted, struct err
 		rc = store_tx_commit(tx, e);
 	else
 		store_tx_rollback(tx);
+	int64_t new_version = ring.current;
 	write_end(master, &ring);
-	if (rc != 0) {
-		*reencrypted = 0;
+	if (rc != 0)
 		return err_prefix(e, "cannot rotate the secret key");
+	out->key_version = new_version;
+	out->secrets = count;
+	out->credentials = credentials;
+	return 0;
+}
+
+/* --- sealing for other tables --- */
+
+/* The caller's associated data with the key version appended, as compact JSON. */
+static char *value_ad(const json_t *ad, int64_t version)
+{
+	if (!json_is_array(ad))
+		return NULL;
+	json_t *full = json_deep_copy(ad);
+	json_array_append_new(full, json_integer((json_int_t)version));
+	char *text = json_dumps(full, JSON_COMPACT);
+	json_decref(full);
+	return text;
+}
+
+int secrets_write_begin(struct api_context *ctx, struct store_tx **tx, struct secrets_keys **keys,
+			struct err *e)
+{
+	*keys = NULL;
+	struct secrets_keys *k = calloc(1, sizeof(*k));
+	if (!k)
+		return err_set(e, "out of memory");
+	if (write_begin(ctx, tx, &k->master, &k->ring, e) != 0) {
+		free(k);
+		return -1;
 	}
+	*keys = k;
+	return 0;
+}
+
+void secrets_keys_free(struct secrets_keys *keys)
+{
+	if (!keys)
+		return;
+	write_end(keys->master, &keys->ring);
+	free(keys);
+}
+
+int secrets_seal_value(const struct secrets_keys *keys, const json_t *ad, const void *plain,
+		       size_t plain_len, struct secrets_sealed *out, struct err *e)
+{
+	out->ciphertext = (struct buf)BUF_INIT;
+	out->key_version = 0;
+	const unsigned char *key = keyring_key(&keys->ring, keys->ring.current);
+	char *text = value_ad(ad, keys->ring.current);
+	if (!key || !text) {
+		free(text);
+		return err_set(e, key ? "associated data must be a JSON array"
+				      : "no current data key to seal with");
+	}
+	seal(&out->ciphertext, out->nonce, key, plain, plain_len, text);
+	free(text);
+	out->key_version = keys->ring.current;
+	return 0;
+}
+
+void secrets_sealed_free(struct secrets_sealed *sealed)
+{
+	buf_free(&sealed->ciphertext);
+}
+
+int secrets_open_value(struct api_context *ctx, const struct secrets_keys *keys, const json_t *ad,
+		       const json_t *row, char **plain, size_t *plain_len, struct err *e)
+{
+	*plain = NULL;
+	*plain_len = 0;
+	int64_t version = json_integer_value(json_object_get(row, "key_version"));
+	struct master_key *master = NULL;
+	struct keyring ring = { 0 };
+	const unsigned char *key = NULL;
+	int rc = 0;
+	if (keys) {
+		key = keyring_key(&keys->ring, version);
+		if (!key)
+			rc = err_set(e,
+				     "it is sealed under key version %" PRId64
+				     ", which no longer exists",
+				     version);
+	} else if (!json_is_string(json_object_get(row, "wrapped_key"))) {
+		rc = err_set(e,
+			     "it is sealed under key version %" PRId64 ", which no longer exists",
+			     version);
+	} else if (master_key_load(ctx, &master, e) != 0) {
+		rc = -1;
+	} else {
+		ring.keys = sodium_allocarray(1, KEY_BYTES);
+		json_t *key_row = json_pack("{s:I, s:O, s:O}", "version", (json_int_t)version,
+					    "wrapped_key", json_object_get(row, "wrapped_key"),
+					    "nonce", json_object_get(row, "key_nonce"));
+		rc = ring.keys ? unwrap_row(&ring, master, key_row, e)
+			       : err_set(e, "out of locked memory for secret keys");
+		json_decref(key_row);
+		key = ring.keys;
+	}
+	unsigned char *opened = NULL;
+	size_t opened_len = 0;
+	char *text = rc == 0 ? value_ad(ad, version) : NULL;
+	if (rc == 0 && !text)
+		rc = err_set(e, "associated data must be a JSON array");
+	if (rc == 0 && open_sealed(&opened, &opened_len, key,
+				   json_string_value(json_object_get(row, "ciphertext")),
+				   json_string_value(json_object_get(row, "nonce")), text) != 0)
+		rc = err_set(e, "it cannot be decrypted: its ciphertext was changed or belongs to "
+				"another row");
+	free(text);
+	if (ring.keys)
+		keyring_free(&ring);
+	if (master)
+		sodium_free(master);
+	if (rc != 0)
+		return -1;
+	*plain = malloc(opened_len + 1);
+	if (!*plain) {
+		sodium_free(opened);
+		return err_set(e, "out of memory");
+	}
+	memcpy(*plain, opened, opened_len + 1);
+	*plain_len = opened_len;
+	sodium_free(opened);
 	return 0;
 }
 

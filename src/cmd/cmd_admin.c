@@ -171,12 +171,14 @@ int cmd_admin(int argc, char **argv, struct cmd_context *ctx)
 		else
 			printf("audit log intact: %lld entries verified\n", (long long)checked);
 	} else if (strcmp(action, "rotate-key") == 0) {
-		int64_t reencrypted = 0;
-		if (secrets_rotate_key(&api, &reencrypted, &e) < 0)
+		struct secrets_rotation rotation;
+		if (secrets_rotate_key(&api, &rotation, &e) < 0)
 			status = cmd_fail("%s", e.msg);
 		else
-			printf("new secrets key in use: %lld secrets re-encrypted\n",
-			       (long long)reencrypted);
+			printf("secrets key version %lld in use: %lld secrets and %lld deployment "
+			       "credentials re-encrypted\n",
+			       (long long)rotation.key_version, (long long)rotation.secrets,
+			       (long long)rotation.credentials);
 	} else {
 		int applied = 0, known_version = 0;
 		if (store_schema_version(store, &applied, &known_version, &e) < 0)

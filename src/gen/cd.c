@@ -325,6 +325,50 @@ int cd_catalog_load(struct cd_catalog **out, struct err *e)
 	return rc;
 }
 
+static json_t *cd_credential_describe(const struct cd_credential *c)
+{
+	static const char *const types[] = { "api_token", "secret", "text", "select", "region" };
+	json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:b}", "name", c->name, "label", c->label,
+				"type", types[c->type], "required", c->required, "secret",
+				cd_credential_is_secret(c));
+	if (c->pattern)
+		json_object_set_new(out, "pattern", json_string(c->pattern));
+	if (c->type == CD_CREDENTIAL_SELECT) {
+		json_t *options = json_array();
+		for (size_t i = 0; i < c->options.len; i++)
+			json_array_append_new(options, json_string(c->options.items[i]));
+		json_object_set_new(out, "options", options);
+	}
+	return out;
+}
+
+int cd_providers_describe(json_t **out, struct err *e)
+{
+	struct cd_catalog *catalog = NULL;
+	*out = NULL;
+	if (cd_catalog_load(&catalog, e) < 0)
+		return -1;
+	json_t *providers = json_array();
+	for (size_t i = 0; i < catalog->targets.len; i++) {
+		const struct cd_target *t = catalog->targets.items[i];
+		json_t *regions = json_array();
+		for (size_t r = 0; r < t->regions.len; r++)
+			json_array_append_new(regions, json_string(t->regions.items[r]));
+		json_t *credentials = json_array();
+		for (size_t c = 0; c < t->credentials.len; c++)
+			json_array_append_new(credentials,
+					      cd_credential_describe(t->credentials.items[c]));
+		json_array_append_new(providers,
+				      json_pack("{s:s, s:s, s:s, s:o, s:s, s:o}", "id", t->id,
+						"name", t->name, "docs", t->docs, "regions",
+						regions, "default_region", t->default_region,
+						"credentials", credentials));
+	}
+	cd_catalog_free(catalog);
+	*out = providers;
+	return 0;
+}
+
 /*
  * The project to deploy: the one asked for, else the first that listens
  * on a port, else the first with a start command, else the root.

@@ -31,4 +31,13 @@ struct cd_options {
 int gen_cd(const json_t *analysis, const struct cd_options *options, struct gen_files *out,
 	   struct err *e);
 
+/*
+ * The provider catalog as data, for the server (deployment credentials):
+ * a new array in *out of {id, name, docs, regions, default_region,
+ * credentials: [{name, label, type, required, secret, pattern?, options?}]}
+ * in file order. Loaded and validated by the same code as generation, so
+ * the server and `ampel generate cd` can never disagree on a provider.
+ */
+int cd_providers_describe(json_t **out, struct err *e);
+
 #endif

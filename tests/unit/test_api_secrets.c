@@ -259,11 +259,11 @@ static void test_swapped_ciphertext_fails(void **state)
 		      0, NULL, e));
 	expect_reveal_error(f, NULL, "BRAVO", "pipeline", "cannot be decrypted");
 	/* Rotation refuses to touch anything while a row cannot be opened. */
-	int64_t count = -1;
+	struct secrets_rotation rotation = { .secrets = -1 };
 	struct err fail = ERR_INIT;
-	assert_int_equal(secrets_rotate_key(&f->ctx, &count, &fail), -1);
+	assert_int_equal(secrets_rotate_key(&f->ctx, &rotation, &fail), -1);
 	assert_non_null(strstr(fail.msg, "nothing was changed"));
-	assert_int_equal(count, 0);
+	assert_int_equal(rotation.secrets, 0);
 	json_t *row = NULL;
 	OK(store_query_one(f->store, "SELECT MAX(version) AS v FROM secret_keys", NULL, 0, &row,
 			   e));
@@ -347,9 +347,9 @@ static void test_rotate_reencrypts_everything(void **state)
 	json_t *before[3];
 	for (int i = 0; i < 3; i++)
 		before[i] = secret_row(f, names[i]);
-	int64_t count = 0;
-	OK(secrets_rotate_key(&f->ctx, &count, e));
-	assert_int_equal(count, 3);
+	struct secrets_rotation rotation;
+	OK(secrets_rotate_key(&f->ctx, &rotation, e));
+	assert_int_equal(rotation.secrets, 3);
 	json_t *rows = NULL;
 	OK(store_query(f->store, "SELECT ciphertext, nonce, key_version FROM secrets", NULL, 0,
 		       &rows, e));
@@ -380,8 +380,8 @@ static void test_rotate_reencrypts_everything(void **state)
 	json_t *four = secret_row(f, "FOUR");
 	assert_int_equal(json_integer_value(json_object_get(four, "key_version")), 2);
 	json_decref(four);
-	OK(secrets_rotate_key(&f->ctx, &count, e));
-	assert_int_equal(count, 4);
+	OK(secrets_rotate_key(&f->ctx, &rotation, e));
+	assert_int_equal(rotation.secrets, 4);
 	expect_revealed(f, NULL, "FOUR", "agent", VALUE_B);
 	json_t *audit = NULL;
 	OK(store_query_one(
