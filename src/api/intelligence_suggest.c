@@ -11,7 +11,6 @@
 #include "api/intelligence_internal.h"
 
 #include "gen/cd.h"
-#include "gen/cd_internal.h"
 #include "gen/check.h"
 #include "gen/ci.h"
 #include "gen/dockerfile.h"
@@ -167,14 +166,18 @@ static bool add_dockerfile(struct gen_files *files, const json_t *document)
 static int suggest_cd(json_t *list, const json_t *document, const struct check_rules *rules,
 		      const char *stack, bool container_missing, struct err *e)
 {
-	struct cd_catalog *catalog = NULL;
-	if (cd_catalog_load(&catalog, e) != 0)
+	json_t *providers = NULL;
+	if (cd_providers_describe(&providers, e) != 0)
 		return -1;
-	for (size_t i = 0; i < catalog->targets.len; i++) {
-		const struct cd_target *target = catalog->targets.items[i];
+	size_t i;
+	const json_t *provider;
+	json_array_foreach(providers, i, provider)
+	{
+		const char *target_id = json_string_value(json_object_get(provider, "id"));
+		const char *target_name = json_string_value(json_object_get(provider, "name"));
 		struct buf command = BUF_INIT, title = BUF_INIT;
-		buf_addf(&command, "ampel generate cd --target %s --provider github", target->id);
-		struct cd_options options = { .target = target->id,
+		buf_addf(&command, "ampel generate cd --target %s --provider github", target_id);
+		struct cd_options options = { .target = target_id,
 					      .provider = CI_GITHUB,
 					      .command = buf_cstr(&command) };
 		struct gen_files files = GEN_FILES_INIT;
@@ -185,15 +188,15 @@ static int suggest_cd(json_t *list, const json_t *document, const struct check_r
 			 */
 			if (container_missing)
 				add_dockerfile(&files, document);
-			buf_addf(&title, "Deploy to %s with GitHub Actions: %s", target->name,
+			buf_addf(&title, "Deploy to %s with GitHub Actions: %s", target_name,
 				 stack);
-			add_suggestion(list, "cd", "github", target->id, buf_cstr(&title), &files);
+			add_suggestion(list, "cd", "github", target_id, buf_cstr(&title), &files);
 		}
 		gen_files_free(&files);
 		buf_free(&command);
 		buf_free(&title);
 	}
-	cd_catalog_free(catalog);
+	json_decref(providers);
 	return 0;
 }
 
