@@ -1,6 +1,7 @@
 #include "util/log.h"
 
 #include "util/buf.h"
+#include "util/str.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -140,43 +141,12 @@ static void text_add_value(struct buf *b, const char *s)
 	buf_addch(b, '"');
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
-static size_t utf8_sequence_length(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	unsigned int cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* Reject overlong forms, surrogates and code points past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* A JSON string; bytes that are not UTF-8 become U+FFFD so the line stays valid JSON. */
 static void json_add_string(struct buf *b, const char *s)
 {
 	buf_addch(b, '"');
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
 	while (*p) {
 		unsigned char c = *p;
 		switch (c) {
@@ -205,7 +175,7 @@ static void json_add_string(struct buf *b, const char *s)
 			if (c < 0x20 || c == 0x7f) {
 				buf_addf(b, "\\u%04x", c);
 			} else {
-				size_t n = utf8_sequence_length(p);
+				size_t n = str_utf8_sequence((const char *)p, (size_t)(end - p));
 				if (n == 0) {
 					buf_adds(b, "\\ufffd");
 					p++;

@@ -120,3 +120,46 @@ bool str_eq_icase_n(const char *a, size_t a_len, const char *b, size_t b_len)
 	}
 	return true;
 }
+
+size_t str_utf8_sequence(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (len == 0)
+		return 0;
+	unsigned c = p[0];
+	size_t need;
+	unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		lo = c == 0xE0 ? 0xA0 : 0x80; /* not overlong */
+		hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing past U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (len <= need || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+size_t str_utf8_invalid_at(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t n = str_utf8_sequence(s + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}

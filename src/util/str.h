@@ -27,4 +27,13 @@ int str_parse_long(const char *s, long min, long max, long *out, const char *wha
 /* True when s is NULL or only whitespace. */
 bool str_blank(const char *s);
 
+/*
+ * UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates, nothing
+ * past U+10FFFF. The length of the valid sequence at s (of at most len
+ * bytes), or 0 when there is none; and the offset of the first byte that
+ * is not valid UTF-8, or len.
+ */
+size_t str_utf8_sequence(const char *s, size_t len);
+size_t str_utf8_invalid_at(const char *s, size_t len);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #include <locale.h>
@@ -234,40 +235,6 @@ static int skip_blank(struct parser *p)
 		if (!eat_newline(p))
 			return 0;
 	}
-}
-
-/* Returns the offset of the first byte that is not valid UTF-8, or len. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned c = s[i];
-		size_t need;
-		unsigned lo = 0x80, hi = 0xBF;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			lo = c == 0xE0 ? 0xA0 : 0x80;
-			hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			lo = c == 0xF0 ? 0x90 : 0x80;
-			hi = c == 0xF4 ? 0x8F : 0xBF;
-		} else {
-			return i;
-		}
-		if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= need; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-		i += need + 1;
-	}
-	return len;
 }
 
 static void utf8_add(struct buf *b, uint32_t cp)
@@ -974,7 +941,7 @@ int toml_parse(json_t **out, const char *file, const char *data, size_t len, str
 			    .data = data ? data : "",
 			    .len = data ? len : 0,
 			    .e = e };
-	size_t bad = utf8_invalid_at((const unsigned char *)p.data, p.len);
+	size_t bad = str_utf8_invalid_at(p.data, p.len);
 	if (bad < p.len)
 		return fail_at(&p, bad, "invalid UTF-8 byte 0x%02X",
 			       (unsigned)(unsigned char)p.data[bad]);

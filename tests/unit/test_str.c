@@ -157,6 +157,34 @@ static void test_blank(void **state)
 	assert_false(str_blank(" x "));
 }
 
+static void test_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *bytes;
+		size_t sequence; /* of the first character */
+	} cases[] = {
+		{ "a", 1 },
+		{ "\xc3\xa9", 2 },	   /* é */
+		{ "\xe2\x82\xac", 3 },	   /* € */
+		{ "\xf0\x9f\x9a\xa6", 4 }, /* 🚦 */
+		{ "\xc0\xaf", 0 },	   /* overlong '/' */
+		{ "\xe0\x80\xaf", 0 },	   /* overlong, three bytes */
+		{ "\xed\xa0\x80", 0 },	   /* a surrogate */
+		{ "\xf4\x90\x80\x80", 0 }, /* past U+10FFFF */
+		{ "\xe2\x82", 0 },	   /* cut short */
+		{ "\x80", 0 },		   /* a lone continuation byte */
+		{ "\xff", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		assert_int_equal(str_utf8_sequence(cases[i].bytes, strlen(cases[i].bytes)),
+				 cases[i].sequence);
+	const char text[] = "ok \xc3\xa9t\xc3\xa9 \xed\xa0\x80 after";
+	assert_int_equal(str_utf8_invalid_at(text, strlen(text)), 9);
+	assert_int_equal(str_utf8_invalid_at(text, 9), 9);
+	assert_int_equal(str_utf8_invalid_at("", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_parse_long_range),
 		cmocka_unit_test(test_parse_long_empty),
 		cmocka_unit_test(test_blank),
+		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
