@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The system roles of issue 6, created once on first run. */
+/* The system roles, each created on the first start that knows it. */
 static const struct {
 	const char *name;
 	const char *description;
@@ -29,6 +29,11 @@ static const struct {
 	    "secret:read" } },
 	{ "viewer", "read-only", { "*:read" } },
 	{ "agent", "nothing by default: agents act with delegated permissions", { NULL } },
+	/* Bound per project to whoever creates it (a repository's id is its project). */
+	{ "owner",
+	  "everything within one project",
+	  { "project:*", "secret:*", "deploy:*", "observe:*", "agent:run", "alert:manage",
+	    "delegation:*" } },
 };
 
 static bool word_valid(const char *s, size_t len)
@@ -393,10 +398,12 @@ static struct http_response roles_create(struct http_request *req)
 	}
 	if (rc != 0 || changed != 1) {
 		store_tx_rollback(tx);
+		/* name points into body: answer before letting it go. */
+		struct http_response res =
+			rc != 0 ? api_store_error(req, &e, "role")
+				: http_response_error(409, "a role named %s already exists", name);
 		json_decref(body);
-		if (rc != 0)
-			return api_store_error(req, &e, "role");
-		return http_response_error(409, "a role named %s already exists", name);
+		return res;
 	}
 	if (store_tx_commit(tx, &e) != 0) {
 		json_decref(body);

@@ -31,7 +31,7 @@ bool rbac_permission_covers(const char *held, const char *wanted);
 /* True when some permission of the array held grants wanted. */
 bool rbac_set_covers(const json_t *held, const char *wanted);
 
-/* Creates the system roles (admin, developer, ops, viewer, agent) if missing. */
+/* Creates the system roles (admin, developer, ops, viewer, agent, owner) if missing. */
 int rbac_bootstrap(struct store *store, struct err *e);
 
 /*

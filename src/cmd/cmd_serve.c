@@ -34,18 +34,25 @@
 
 const char cmd_serve_usage[] =
 	"usage: ampel serve [--listen ADDR:PORT] [--data DIR] [--database URL]\n"
+	"                   [--workers N] [--job-lease-seconds N]\n"
 	"\n"
 	"Runs the platform server: the HTTP API under /api/v1 (its OpenAPI document\n"
 	"at /api/v1/openapi.json), /health, /ready and /metrics. With no settings it\n"
 	"listens on 127.0.0.1:8080 and keeps a SQLite database under ./data.\n"
 	"SIGTERM or SIGINT stops it gracefully.\n"
 	"\n"
-	"Options (also settings: listen, data_dir, database_url in ampel.yaml, or\n"
-	"AMPEL_LISTEN, AMPEL_DATA_DIR, AMPEL_DATABASE_URL):\n"
-	"  --listen ADDR:PORT   where to listen (port 0: any free port, printed)\n"
-	"  --data DIR           data directory (database, repositories, logs)\n"
-	"  --database URL       postgres://… to use PostgreSQL instead of SQLite\n"
-	"  -h, --help           show this help\n";
+	"Options (also settings: listen, data_dir, database_url, workers,\n"
+	"job_lease_seconds, or AMPEL_LISTEN, AMPEL_DATA_DIR, AMPEL_DATABASE_URL,\n"
+	"AMPEL_WORKERS, AMPEL_JOB_LEASE_SECONDS):\n"
+	"  --listen ADDR:PORT       where to listen (port 0: any free port, printed)\n"
+	"  --data DIR               data directory (database, repositories, logs)\n"
+	"  --database URL           postgres://… to use PostgreSQL instead of SQLite\n"
+	"  --workers N              threads running background jobs such as clones\n"
+	"                           (default 2; 0: this server runs no jobs)\n"
+	"  --job-lease-seconds N    how long a job stays taken without a heartbeat\n"
+	"                           (default 60): after a crash, the job runs again\n"
+	"                           on any server once its lease has run out\n"
+	"  -h, --help               show this help\n";
 
 /* The server a signal stops; set once it runs. */
 static struct http_server *running_server;
@@ -112,19 +119,14 @@ static void collect_store_metrics(struct buf *out, void *user)
 }
 
 /*
- * Once requests are finished: running jobs finish too, and leases this
- * server still holds go back to the queue, not to a timeout.
+ * Once requests are finished, running jobs finish too; the workers hand
+ * back the leases they still hold, so the jobs go back to the queue, not
+ * to a timeout.
  */
-static void release_leases(void *user)
+static void stop_workers(void *user)
 {
 	struct serve_state *state = user;
 	workers_stop(state->workers);
-	int64_t released = 0;
-	struct err e = ERR_INIT;
-	if (jobs_release(state->jobs, state->worker, &released, &e) < 0) {
-		log_warn("serve", "could not release job leases", "error", e.msg);
-		err_clear(&e);
-	}
 }
 
 int cmd_open_store(struct cmd_context *ctx, struct store **out, struct err *e)
@@ -161,7 +163,12 @@ static int serve(struct cmd_context *ctx)
 	if (cmd_open_store(ctx, &state.store, &e) < 0)
 		return cmd_fail("%s", e.msg);
 	state.jobs = jobs_new(state.store, NULL);
-	struct workers_options worker_options = { .worker = state.worker };
+	long threads = config_get_int(ctx->config, "workers");
+	struct workers_options worker_options = {
+		.worker = state.worker,
+		.threads = threads > 0 ? (int)threads : 1,
+		.lease_seconds = (int)config_get_int(ctx->config, "job_lease_seconds"),
+	};
 	state.workers = workers_new(state.jobs, &worker_options);
 	struct api_context api = { .store = state.store,
 				   .jobs = state.jobs,
@@ -194,10 +201,11 @@ static int serve(struct cmd_context *ctx)
 	if (http_register_system_routes(router, &system, &e) < 0 ||
 	    api_register_all(router, &api, &e) < 0 ||
 	    api_register_workers(state.workers, &api, &e) < 0 ||
-	    workers_start(state.workers, &e) < 0 || http_server_start(&server, &options, &e) < 0) {
+	    (threads > 0 && workers_start(state.workers, &e) < 0) ||
+	    http_server_start(&server, &options, &e) < 0) {
 		status = cmd_fail("%s", e.msg);
 	} else {
-		http_server_on_shutdown(server, release_leases, &state);
+		http_server_on_shutdown(server, stop_workers, &state);
 		running_server = server;
 		struct sigaction action = { .sa_handler = on_stop_signal };
 		sigemptyset(&action.sa_mask);
@@ -240,18 +248,23 @@ static int serve(struct cmd_context *ctx)
 
 int cmd_serve(int argc, char **argv, struct cmd_context *ctx)
 {
-	enum { OPT_LISTEN = 256, OPT_DATA, OPT_DATABASE };
+	enum { OPT_LISTEN = 256, OPT_DATA, OPT_DATABASE, OPT_WORKERS, OPT_LEASE };
 	static const struct option long_options[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "data", required_argument, NULL, OPT_DATA },
 		{ "database", required_argument, NULL, OPT_DATABASE },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "job-lease-seconds", required_argument, NULL, OPT_LEASE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const keys[] = { [OPT_LISTEN - OPT_LISTEN] = "listen",
 					    [OPT_DATA - OPT_LISTEN] = "data_dir",
-					    [OPT_DATABASE - OPT_LISTEN] = "database_url" };
-	static const char *const flags[] = { "--listen", "--data", "--database" };
+					    [OPT_DATABASE - OPT_LISTEN] = "database_url",
+					    [OPT_WORKERS - OPT_LISTEN] = "workers",
+					    [OPT_LEASE - OPT_LISTEN] = "job_lease_seconds" };
+	static const char *const flags[] = { "--listen", "--data", "--database", "--workers",
+					     "--job-lease-seconds" };
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		struct err e = ERR_INIT;
@@ -259,6 +272,8 @@ int cmd_serve(int argc, char **argv, struct cmd_context *ctx)
 		case OPT_LISTEN:
 		case OPT_DATA:
 		case OPT_DATABASE:
+		case OPT_WORKERS:
+		case OPT_LEASE:
 			if (config_set(ctx->config, keys[opt - OPT_LISTEN], optarg,
 				       flags[opt - OPT_LISTEN], &e) < 0) {
 				int status = cmd_usage_error("serve", "%s", e.msg);

@@ -390,8 +390,10 @@ static void test_define_copies(void **state)
 
 static void test_iteration_in_registration_order(void **state)
 {
-	static const char *const keys[] = { "log.level",    "log.format", "data_dir", "listen",
-					    "database_url", "config_dir", "quiet" };
+	static const char *const keys[] = {
+		"log.level", "log.format",	  "data_dir",	"listen", "database_url",
+		"workers",   "job_lease_seconds", "config_dir", "quiet"
+	};
 	struct config *cfg = config_new();
 	struct config_item item;
 	size_t n = 0;
