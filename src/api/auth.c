@@ -246,7 +246,7 @@ static void set_session_cookie(struct http_request *req, struct http_response *r
 static const char *session_user_agent(const struct http_request *req)
 {
 	const char *agent = http_request_header(req, "User-Agent");
-	return agent && http_utf8_valid(agent, strlen(agent)) ? agent : NULL;
+	return agent && str_utf8_invalid_at(agent, strlen(agent)) == strlen(agent) ? agent : NULL;
 }
 
 static struct http_response login(struct http_request *req)

@@ -366,9 +366,35 @@ static void route_fill_params(const struct http_route *route, const struct path_
 	req->param_count = n;
 }
 
+/* 0, or -1 with a 400 in *res when the path or a query argument is not UTF-8. */
+static int request_text_check(const struct http_request *req, struct http_response *res)
+{
+	const char *path = req->path ? req->path : "";
+	if (str_utf8_invalid_at(path, strlen(path)) != strlen(path)) {
+		*res = http_response_error(400, "the request path is not valid UTF-8 text (or "
+						"holds %%00): percent-encode UTF-8 only");
+		return -1;
+	}
+	for (size_t i = 0; i < req->query_count; i++) {
+		const char *name = req->query[i].name ? req->query[i].name : "";
+		const char *value = req->query[i].value ? req->query[i].value : "";
+		if (str_utf8_invalid_at(name, strlen(name)) != strlen(name) ||
+		    str_utf8_invalid_at(value, strlen(value)) != strlen(value)) {
+			*res = http_response_error(400,
+						   "a query argument is not valid UTF-8 text (or "
+						   "holds %%00): percent-encode UTF-8 only");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct http_response http_router_dispatch(const struct http_router *router,
 					  struct http_request *req)
 {
+	struct http_response refused;
+	if (request_text_check(req, &refused) != 0)
+		return refused;
 	struct path_parts parts;
 	path_split(req->arena, req->path ? req->path : "", &parts);
 	const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;

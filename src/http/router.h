@@ -107,7 +107,9 @@ void http_router_keep(struct http_router *router, void *ptr, void (*free_fn)(voi
 /*
  * Dispatches req (method, path set; the rest filled here): the handler's
  * response, or 404, or 405 with Allow, or the guard's refusal. OPTIONS on a
- * known path answers 204 with Allow.
+ * known path answers 204 with Allow. A path or query argument that is not
+ * UTF-8 (the server turns a %00 into such a byte) is 400 before anything
+ * else: databases refuse such text, and messages could not quote it.
  */
 struct http_response http_router_dispatch(const struct http_router *router,
 					  struct http_request *req);

@@ -328,6 +328,23 @@ static enum MHD_Result exchange_cut_off(struct exchange *x, int status)
  * libmicrohttpd calls this once with the headers, once per body chunk, and
  * once more when the body is complete (*upload_data_size == 0).
  */
+/*
+ * Percent-decoding as libmicrohttpd's own, except for %00: a decoded NUL
+ * would cut the C string the router sees ("/users/admin%00x" read as
+ * "/users/admin"), so it becomes 0xFF, which no UTF-8 text holds, and the
+ * router refuses the request with 400.
+ */
+static size_t unescape_without_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	size_t len = MHD_http_unescape(s);
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0')
+			s[i] = (char)0xff;
+	return len;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -512,7 +529,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
 		threads, MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
-		max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape_without_nul, NULL, MHD_OPTION_END);
 	if (!s->daemon) {
 		err_set(e, "cannot listen on %s: %s", listen,
 			s->start_error[0] ? s->start_error : "libmicrohttpd refused to start");
