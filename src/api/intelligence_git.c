@@ -4,9 +4,9 @@
  */
 #include "api/intelligence_internal.h"
 
+#include "api/git.h"
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/spawn.h"
 #include "util/str.h"
 
 #include <ftw.h>
@@ -16,95 +16,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define GIT_TIMEOUT_MS	   120000
-#define GIT_IDENTITY_NAME  "Ampel"
-#define GIT_IDENTITY_EMAIL "ampel@localhost"
-
-/*
- * What the server's own environment could say about git that must not
- * redirect these commands to another repository, index or object store.
- */
-static const char *const git_env_unset[] = {
-	"GIT_DIR",
-	"GIT_WORK_TREE",
-	"GIT_INDEX_FILE",
-	"GIT_OBJECT_DIRECTORY",
-	"GIT_ALTERNATE_OBJECT_DIRECTORIES",
-	"GIT_NAMESPACE",
-	"GIT_COMMON_DIR",
-	"GIT_CONFIG_PARAMETERS",
-	"GIT_CONFIG_COUNT",
-	NULL,
-};
-
-struct git_call {
-	const char *repository;
-	const char *index_file; /* GIT_INDEX_FILE, or NULL */
-	const char *stdin_data;
-	size_t stdin_len;
-	bool identity; /* author and committer are Ampel */
-};
-
-/*
- * Runs `git -C repository args…`; *exit_code gets the status, or (when
- * exit_code is NULL) a nonzero status is an error with git's stderr.
- */
-static int git_run(const struct git_call *call, const char *const *args, struct buf *out,
-		   int *exit_code, struct err *e)
-{
-	const char *argv[24];
-	size_t n = 0;
-	argv[n++] = "git";
-	argv[n++] = "-C";
-	argv[n++] = call->repository;
-	for (size_t i = 0; args[i] && n < sizeof(argv) / sizeof(*argv) - 1; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-
-	struct buf index_env = BUF_INIT;
-	const char *env[8];
-	size_t env_count = 0;
-	if (call->index_file) {
-		buf_addf(&index_env, "GIT_INDEX_FILE=%s", call->index_file);
-		env[env_count++] = buf_cstr(&index_env);
-	}
-	if (call->identity) {
-		env[env_count++] = "GIT_AUTHOR_NAME=" GIT_IDENTITY_NAME;
-		env[env_count++] = "GIT_AUTHOR_EMAIL=" GIT_IDENTITY_EMAIL;
-		env[env_count++] = "GIT_COMMITTER_NAME=" GIT_IDENTITY_NAME;
-		env[env_count++] = "GIT_COMMITTER_EMAIL=" GIT_IDENTITY_EMAIL;
-	}
-	env[env_count++] = "GIT_TERMINAL_PROMPT=0";
-	env[env_count] = NULL;
-
-	struct buf errors = BUF_INIT;
-	struct spawn_options options = {
-		.argv = argv,
-		.env_unset = git_env_unset,
-		.env = env,
-		.stdin_data = call->stdin_data,
-		.stdin_len = call->stdin_len,
-		.stdout_buf = out,
-		.stderr_buf = &errors,
-		.timeout_ms = GIT_TIMEOUT_MS,
-	};
-	struct spawn_result result;
-	int rc = spawn_run(&options, &result, e);
-	if (rc == 0 && result.timed_out)
-		rc = err_set(e, "git %s: did not finish within %d s", args[0],
-			     GIT_TIMEOUT_MS / 1000);
-	else if (rc == 0 && exit_code)
-		*exit_code = result.exit_code;
-	else if (rc == 0 && result.exit_code != 0) {
-		buf_rtrim(&errors);
-		rc = err_set(e, "git %s: exited with status %d: %s", args[0], result.exit_code,
-			     errors.len ? buf_cstr(&errors) : "(no message)");
-	}
-	buf_free(&errors);
-	buf_free(&index_env);
-	return rc;
-}
 
 /* The first line of out (an object name), checked to be hex. */
 static int git_object_name(struct buf *out, char sha[INTELLIGENCE_SHA_SIZE], const char *what,
@@ -126,9 +37,9 @@ static int git_resolve_commit(const char *repository, const char *rev,
 	struct buf spec = BUF_INIT, out = BUF_INIT;
 	buf_addf(&spec, "%s^{commit}", rev);
 	const char *args[] = { "rev-parse", "--verify", "--quiet", buf_cstr(&spec), NULL };
-	struct git_call call = { .repository = repository };
+	struct git_call call = { .directory = repository, .args = args };
 	int code = 0;
-	int rc = git_run(&call, args, &out, &code, e);
+	int rc = git_run(&call, &out, &code, e);
 	*found = false;
 	if (rc == 0 && code == 0) {
 		rc = git_object_name(&out, sha, "a commit", e);
@@ -199,9 +110,10 @@ static int stage_files(const struct git_call *call, const json_t *files,
 		blob.stdin_data = json_string_value(content);
 		blob.stdin_len = json_string_length(content);
 		const char *args[] = { "hash-object", "-w", "--stdin", NULL };
+		blob.args = args;
 		char sha[INTELLIGENCE_SHA_SIZE];
 		buf_reset(&out);
-		rc = git_run(&blob, args, &out, NULL, e);
+		rc = git_run(&blob, &out, NULL, e);
 		if (rc == 0)
 			rc = git_object_name(&out, sha, "a blob", e);
 		if (rc != 0)
@@ -217,8 +129,9 @@ static int stage_files(const struct git_call *call, const json_t *files,
 		update.stdin_data = buf_cstr(&index_info);
 		update.stdin_len = index_info.len;
 		const char *args[] = { "update-index", "--add", "--index-info", NULL };
+		update.args = args;
 		buf_reset(&out);
-		rc = git_run(&update, args, &out, NULL, e);
+		rc = git_run(&update, &out, NULL, e);
 	}
 	buf_free(&index_info);
 	buf_free(&out);
@@ -237,8 +150,8 @@ static int existing_branch(const char *repository, const char *ref,
 	struct buf spec = BUF_INIT, out = BUF_INIT;
 	buf_addf(&spec, "%s^{tree}", commit);
 	const char *args[] = { "rev-parse", "--verify", buf_cstr(&spec), NULL };
-	struct git_call call = { .repository = repository };
-	int rc = git_run(&call, args, &out, NULL, e);
+	struct git_call call = { .directory = repository, .args = args };
+	int rc = git_run(&call, &out, NULL, e);
 	if (rc == 0)
 		rc = git_object_name(&out, tree, "a tree", e);
 	buf_free(&spec);
@@ -258,10 +171,10 @@ int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 	buf_addf(&ref, "refs/heads/%s", request->branch);
 	{
 		const char *args[] = { "check-ref-format", buf_cstr(&ref), NULL };
-		struct git_call call = { .repository = repository };
+		struct git_call call = { .directory = repository, .args = args };
 		struct buf out = BUF_INIT;
 		int code = 0;
-		int rc = git_run(&call, args, &out, &code, e);
+		int rc = git_run(&call, &out, &code, e);
 		buf_free(&out);
 		if (rc == 0 && code != 0)
 			rc = err_set(e, "'%s' is not a valid branch name", request->branch);
@@ -294,21 +207,21 @@ int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 	}
 	struct buf index_file = BUF_INIT, out = BUF_INIT;
 	buf_addf(&index_file, "%s/index", dir);
-	struct git_call call = { .repository = repository, .index_file = buf_cstr(&index_file) };
-	if (has_parent) {
-		const char *args[] = { "read-tree", parent, NULL };
-		rc = git_run(&call, args, &out, NULL, e);
-	} else {
-		const char *args[] = { "read-tree", "--empty", NULL };
-		rc = git_run(&call, args, &out, NULL, e);
-	}
+	const char *read_parent[] = { "read-tree", parent, NULL };
+	const char *read_empty[] = { "read-tree", "--empty", NULL };
+	struct git_call call = { .directory = repository,
+				 .args = has_parent ? read_parent : read_empty,
+				 .index_file = buf_cstr(&index_file) };
+	rc = git_run(&call, &out, NULL, e);
 	if (rc == 0)
 		rc = stage_files(&call, request->files, failure, e);
 	char tree[INTELLIGENCE_SHA_SIZE] = "";
 	if (rc == 0) {
 		const char *args[] = { "write-tree", NULL };
+		struct git_call write_tree = call;
+		write_tree.args = args;
 		buf_reset(&out);
-		rc = git_run(&call, args, &out, NULL, e);
+		rc = git_run(&write_tree, &out, NULL, e);
 		if (rc == 0)
 			rc = git_object_name(&out, tree, "a tree", e);
 	}
@@ -337,8 +250,9 @@ int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 			"commit-tree", "--no-gpg-sign", "-p", parent, "-F", "-", tree, NULL
 		};
 		const char *root[] = { "commit-tree", "--no-gpg-sign", "-F", "-", tree, NULL };
+		commit.args = has_parent ? with_parent : root;
 		buf_reset(&out);
-		rc = git_run(&commit, has_parent ? with_parent : root, &out, NULL, e);
+		rc = git_run(&commit, &out, NULL, e);
 		if (rc == 0)
 			rc = git_object_name(&out, sha, "a commit", e);
 	}
@@ -347,10 +261,12 @@ int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 		const char *args[] = {
 			"update-ref", "-m", "ampel: apply suggestion", buf_cstr(&ref), sha, "", NULL
 		};
-		struct git_call update = { .repository = repository, .identity = true };
+		struct git_call update = { .directory = repository,
+					   .args = args,
+					   .identity = true };
 		buf_reset(&out);
 		int code = 0;
-		rc = git_run(&update, args, &out, &code, e);
+		rc = git_run(&update, &out, &code, e);
 		if (rc == 0 && code != 0) {
 			*failure = INTELLIGENCE_GIT_BRANCH_EXISTS;
 			rc = err_set(e, "branch '%s' was created by someone else meanwhile",

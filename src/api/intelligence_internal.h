@@ -3,7 +3,7 @@
  *
  * intelligence_suggest.c turns an analysis document into suggestions with
  * the generators of `ampel generate`; intelligence_git.c is the git the
- * API needs, through the git CLI. Applying a suggestion must not disturb anyone working in the
+ * API needs, run through git.h. Applying a suggestion must not disturb anyone working in the
  * repository, so its files are committed with plumbing only (a private index file, hash-object,
  * write-tree, commit-tree, update-ref): the working tree, the real index and HEAD stay as they
  * were, and the new branch is created only if it did not exist.

@@ -142,7 +142,7 @@ static void suggest_ci(json_t *list, const json_t *document, const struct check_
 		struct err gen_error = ERR_INIT;
 		int rc = gen_ci(document, &options, &files, &gen_error);
 		if (generated(rc, rules, &files, buf_cstr(&command), &gen_error)) {
-			buf_addf(&title, "%s CI for %s", ci_providers[i].name, stack);
+			buf_addf(&title, "CI with %s for %s", ci_providers[i].name, stack);
 			add_suggestion(list, "ci", ci_providers[i].id, NULL, buf_cstr(&title),
 				       &files);
 		}

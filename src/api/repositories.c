@@ -1,6 +1,8 @@
 /*
- * repositories: registering git repositories, /api/v1/repositories, the
- * clone job and /api/v1/jobs/{id} (see repositories.h, docs/repositories.md).
+ * repositories: registering git repositories (validation of names, paths
+ * and URLs), the routes of /api/v1/repositories and /api/v1/jobs/{id} (see
+ * repositories.h, docs/repositories.md). The clone job and the clone
+ * directories are repositories_clone.c's.
  *
  * A repository's id is its RBAC project, so everything about access is
  * the RBAC module's: the creator gets the "owner" role in that project,
@@ -13,45 +15,30 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/audit.h"
+#include "api/git.h"
 #include "api/rbac.h"
+#include "api/repositories_internal.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "store/jobs.h"
 #include "store/store.h"
-#include "store/workers.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
-#include "util/log.h"
-#include "util/spawn.h"
 #include "util/str.h"
 #include "util/xalloc.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <ftw.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define REPO_NAME_MAX 100
 #define REPO_URL_MAX  4096
-/* A clone that takes longer is stuck (a prompt, a dead server): fail and retry it. */
-#define CLONE_TIMEOUT_MS (60L * 60 * 1000)
-#define GIT_TIMEOUT_MS	 (60L * 1000)
-
 #define REPO_COLUMNS                                                                           \
 	"SELECT id, name, owner_id, source_kind, source, path, default_branch, state, error, " \
 	"created_at, updated_at FROM repositories"
-
-/* Git never asks anyone anything, and never runs a transport that executes commands. */
-static const char *const git_env[] = { "GIT_TERMINAL_PROMPT=0",
-				       "GIT_ALLOW_PROTOCOL=file:git:http:https:ssh", "LC_ALL=C",
-				       NULL };
 
 int repositories_get(struct api_context *ctx, const char *id, json_t **row, struct err *e)
 {
@@ -60,244 +47,16 @@ int repositories_get(struct api_context *ctx, const char *id, json_t **row, stru
 			       row, e);
 }
 
-/* --- credentials in URLs --- */
-
-/*
- * The secret part of a URL's userinfo, as [start, start + len) of url:
- * the password of user:password@, or the whole userinfo of an http(s) URL
- * (a token given as the user name). len 0 when there is none.
- */
-static void url_secret(const char *url, size_t *start, size_t *len)
-{
-	*start = *len = 0;
-	const char *scheme_end = url ? strstr(url, "://") : NULL;
-	if (!scheme_end)
-		return; /* git@host:path names a user, never a password */
-	const char *authority = scheme_end + 3;
-	size_t authority_len = strcspn(authority, "/?#");
-	const char *at = NULL;
-	for (const char *p = authority; p < authority + authority_len; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return;
-	const char *colon = memchr(authority, ':', (size_t)(at - authority));
-	bool http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
-	if (colon) {
-		*start = (size_t)(colon + 1 - url);
-		*len = (size_t)(at - colon - 1);
-	} else if (http) {
-		*start = (size_t)(authority - url);
-		*len = (size_t)(at - authority);
-	}
-}
-
-/* url with its secret replaced by "***" (a new string). */
-static char *url_redact(const char *url)
-{
-	size_t start, len;
-	url_secret(url, &start, &len);
-	struct buf out = BUF_INIT;
-	if (len == 0) {
-		buf_adds(&out, url ? url : "");
-	} else {
-		buf_add(&out, url, start);
-		buf_adds(&out, "***");
-		buf_adds(&out, url + start + len);
-	}
-	return buf_detach(&out);
-}
-
-/* Replaces every occurrence of needle (when not empty) in text by replacement. */
-static void replace_all(struct buf *text, const char *needle, size_t needle_len,
-			const char *replacement)
-{
-	if (needle_len == 0 || !text->data)
-		return;
-	struct buf out = BUF_INIT;
-	const char *p = text->data, *end = text->data + text->len;
-	while (p < end) {
-		const char *hit = memmem(p, (size_t)(end - p), needle, needle_len);
-		if (!hit) {
-			buf_add(&out, p, (size_t)(end - p));
-			break;
-		}
-		buf_add(&out, p, (size_t)(hit - p));
-		buf_adds(&out, replacement);
-		p = hit + needle_len;
-	}
-	buf_free(text);
-	*text = out;
-	if (!text->data)
-		buf_adds(text, "");
-}
-
-/* Masks url's secret wherever it appears in text (git quotes URLs in its errors). */
-static void scrub_url(struct buf *text, const char *url)
-{
-	size_t start, len;
-	url_secret(url, &start, &len);
-	if (len == 0)
-		return;
-	char *redacted = url_redact(url);
-	replace_all(text, url, strlen(url), redacted);
-	free(redacted);
-	char *secret = xstrndup(url + start, len);
-	replace_all(text, secret, len, "***");
-	free(secret);
-}
-
 /* The row as the API shows it: the source without credentials. */
 static json_t *repository_public(json_t *row)
 {
 	const char *source = json_string_value(json_object_get(row, "source"));
 	if (source && str_eq(json_string_value(json_object_get(row, "source_kind")), "url")) {
-		char *shown = url_redact(source);
+		char *shown = git_url_redact(source);
 		json_object_set_new(row, "source", json_string(shown));
 		free(shown);
 	}
 	return row;
-}
-
-/* --- git --- */
-
-/*
- * Runs git (args[0] is "git"; use -C for a directory); its stdout in out
- * (may be NULL), trailing newline removed. 0 on exit status 0; -1 with e
- * holding git's message (url's credentials masked when url is given).
- */
-static int run_git(const char *const *args, struct buf *out, const char *url, long timeout_ms,
-		   const atomic_int *cancel, struct err *e)
-{
-	struct buf err_text = BUF_INIT, sink = BUF_INIT;
-	struct spawn_options opt = {
-		.argv = args,
-		.env = git_env,
-		.stdout_buf = out ? out : &sink,
-		.stderr_buf = &err_text,
-		.timeout_ms = timeout_ms,
-		.cancel = cancel,
-		.kill_grace_ms = 2000,
-	};
-	struct spawn_result result = { 0 };
-	int rc = spawn_run(&opt, &result, e);
-	if (rc == 0 && (result.exit_code != 0 || result.timed_out || result.cancelled)) {
-		buf_rtrim(&err_text);
-		if (url)
-			scrub_url(&err_text, url);
-		if (result.timed_out)
-			rc = err_set(e, "git %s: timed out after %ld s", args[1],
-				     timeout_ms / 1000);
-		else if (result.cancelled)
-			rc = err_set(e, "git %s: cancelled because the server is stopping",
-				     args[1]);
-		else if (result.signal)
-			rc = err_set(e, "git %s: killed by signal %d", args[1], result.signal);
-		else
-			rc = err_set(e, "git %s: exited with status %d%s%s", args[1],
-				     result.exit_code, err_text.len ? ": " : "",
-				     buf_cstr(&err_text));
-	}
-	if (out)
-		buf_rtrim(out);
-	buf_free(&err_text);
-	buf_free(&sink);
-	return rc;
-}
-
-/* The branch HEAD names (a new string), or NULL (detached HEAD, or no git). */
-static char *git_head_branch(const char *dir)
-{
-	const char *args[] = {
-		"git", "-C", dir, "symbolic-ref", "--quiet", "--short", "HEAD", NULL
-	};
-	struct buf out = BUF_INIT;
-	struct err e = ERR_INIT;
-	if (run_git(args, &out, NULL, GIT_TIMEOUT_MS, NULL, &e) != 0 || out.len == 0) {
-		buf_free(&out);
-		return NULL;
-	}
-	return buf_detach(&out);
-}
-
-/* The top level of the working tree dir is in, in *top (a new string). */
-static int git_toplevel(const char *dir, char **top, struct err *e)
-{
-	const char *args[] = { "git", "-C", dir, "rev-parse", "--show-toplevel", NULL };
-	struct buf out = BUF_INIT;
-	*top = NULL;
-	if (run_git(args, &out, NULL, GIT_TIMEOUT_MS, NULL, e) != 0 || out.len == 0) {
-		if (!err_is_set(e))
-			err_set(e, "git rev-parse: no working tree");
-		buf_free(&out);
-		return -1;
-	}
-	*top = buf_detach(&out);
-	return 0;
-}
-
-/* --- the clone directory --- */
-
-/* <data_dir>/repositories, absolute when the data directory exists (a new string). */
-static char *clones_dir(const struct api_context *ctx)
-{
-	const char *data_dir = ctx->data_dir && *ctx->data_dir ? ctx->data_dir : ".";
-	char resolved[PATH_MAX];
-	struct buf dir = BUF_INIT;
-	buf_addf(&dir, "%s/repositories", realpath(data_dir, resolved) ? resolved : data_dir);
-	return buf_detach(&dir);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) != 0 && errno != ENOENT)
-		log_warn("repositories", "cannot remove", "path", path, "error", strerror(errno));
-	return 0;
-}
-
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) == 0)
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Temporary clone directories of this repository left by attempts that crashed. */
-static void remove_leftovers(const char *parent, const char *id)
-{
-	struct buf prefix = BUF_INIT;
-	buf_addf(&prefix, ".%s.clone-", id);
-	DIR *dir = opendir(parent);
-	struct dirent *entry;
-	while (dir && (entry = readdir(dir))) {
-		if (!str_starts_with(entry->d_name, prefix.data))
-			continue;
-		struct buf path = BUF_INIT;
-		buf_addf(&path, "%s/%s", parent, entry->d_name);
-		log_info("repositories", "removing an unfinished clone", "path", path.data);
-		remove_tree(path.data);
-		buf_free(&path);
-	}
-	if (dir)
-		closedir(dir);
-	buf_free(&prefix);
-}
-
-/* True when path is a clone this server made: <data_dir>/repositories/<id>. */
-static bool is_our_clone(const struct api_context *ctx, const json_t *row)
-{
-	if (!str_eq(json_get_str(row, "source_kind", ""), "url"))
-		return false;
-	char *dir = clones_dir(ctx);
-	struct buf expected = BUF_INIT;
-	buf_addf(&expected, "%s/%s", dir, json_get_str(row, "id", ""));
-	bool ours = str_eq(json_get_str(row, "path", NULL), expected.data);
-	buf_free(&expected);
-	free(dir);
-	return ours;
 }
 
 /* --- validation --- */
@@ -462,7 +221,7 @@ static int insert_repository(struct api_context *ctx, const struct api_caller *c
 		json_decref(payload);
 	}
 	if (rc == 0) {
-		char *shown = cloning ? url_redact(repo->source) : xstrdup(repo->source);
+		char *shown = cloning ? git_url_redact(repo->source) : xstrdup(repo->source);
 		struct buf target = BUF_INIT;
 		buf_addf(&target, "repositories/%s", repo->id);
 		json_t *detail = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", repo->id, "name",
@@ -561,11 +320,7 @@ static struct http_response handle_create(struct http_request *req)
 			res = field_error("url", "%s", problem);
 			goto out;
 		}
-		char *dir = clones_dir(ctx);
-		struct buf clone = BUF_INIT;
-		buf_addf(&clone, "%s/%s", dir, repo.id);
-		free(dir);
-		repo.path = buf_detach(&clone);
+		repo.path = repositories_clone_path(ctx, repo.id);
 		repo.kind = "url";
 		repo.source = url;
 	}
@@ -725,7 +480,7 @@ static struct http_response handle_delete(struct http_request *req)
 		struct buf target = BUF_INIT;
 		buf_addf(&target, "repositories/%s", id);
 		char *shown = str_eq(json_get_str(row, "source_kind", ""), "url")
-				      ? url_redact(json_get_str(row, "source", ""))
+				      ? git_url_redact(json_get_str(row, "source", ""))
 				      : xstrdup(json_get_str(row, "source", ""));
 		json_t *detail = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name",
 					   json_get_str(row, "name", ""), "source_kind",
@@ -744,18 +499,7 @@ static struct http_response handle_delete(struct http_request *req)
 		json_decref(row);
 		return api_store_error(req, &e, "repository");
 	}
-	/* Only a clone this server made: a path registration is the user's own directory. */
-	if (is_our_clone(ctx, row)) {
-		const char *path = json_get_str(row, "path", "");
-		remove_tree(path);
-		char *parent = xstrdup(path);
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = '\0';
-			remove_leftovers(parent, id);
-		}
-		free(parent);
-	}
+	repositories_clone_remove(ctx, row);
 	json_decref(row);
 	return http_response_empty(204);
 }
@@ -789,147 +533,6 @@ static struct http_response handle_job(struct http_request *req)
 	json_object_set_new(job, "repository_id", json_string(repository));
 	json_decref(row);
 	return http_response_json(200, job);
-}
-
-/* --- the clone job --- */
-
-static int set_state(struct api_context *ctx, const char *id, const char *state,
-		     const char *default_branch, const char *error, int64_t *changed, struct err *e)
-{
-	struct store_param params[] = {
-		STORE_TEXT_PARAM(state),
-		default_branch ? STORE_TEXT_PARAM(default_branch) : STORE_NULL_PARAM,
-		error ? STORE_TEXT_PARAM(error) : STORE_NULL_PARAM,
-		STORE_INT_PARAM(store_now_ms()),
-		STORE_TEXT_PARAM(id),
-	};
-	return store_exec(ctx->store,
-			  "UPDATE repositories SET state = ?, default_branch = COALESCE(?, "
-			  "default_branch), error = ?, updated_at = ? WHERE id = ?",
-			  params, 5, changed, e);
-}
-
-/* True when dir is the top of a git working tree (a finished clone). */
-static bool is_clone_of(const char *dir)
-{
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return false;
-	char *top = NULL;
-	struct err e = ERR_INIT;
-	bool ok = git_toplevel(dir, &top, &e) == 0;
-	char resolved[PATH_MAX];
-	ok = ok && realpath(dir, resolved) && str_eq(top, resolved);
-	free(top);
-	return ok;
-}
-
-static int mkdir_parents(const char *dir, struct err *e)
-{
-	char *copy = xstrdup(dir);
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			err_errno(e, "cannot create %s", copy);
-			free(copy);
-			return -1;
-		}
-		*p = '/';
-	}
-	int rc = 0;
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-		rc = err_errno(e, "cannot create %s", copy);
-	free(copy);
-	return rc;
-}
-
-/*
- * Clones into a temporary directory beside the final one, then renames it:
- * the final directory exists only complete, so a crash at any point leaves
- * either nothing there (the next attempt clones again, after removing what
- * the crashed attempt left) or the finished clone (the next attempt only
- * marks the repository ready).
- */
-static int clone_repository(struct api_context *ctx, const struct jobs_job *job, const json_t *row,
-			    struct err *e)
-{
-	const char *id = json_get_str(row, "id", "");
-	const char *url = json_get_str(row, "source", "");
-	const char *final = json_get_str(row, "path", "");
-	char *parent = xstrdup(final);
-	char *slash = strrchr(parent, '/');
-	if (!slash || slash == parent) {
-		free(parent);
-		return err_set(e, "repository %s has no clone directory (path '%s')", id, final);
-	}
-	*slash = '\0';
-	int rc = mkdir_parents(parent, e);
-	if (rc == 0)
-		remove_leftovers(parent, id);
-	if (rc == 0 && !is_clone_of(final)) {
-		remove_tree(final); /* not a finished clone, whatever it is */
-		struct buf temp = BUF_INIT;
-		buf_addf(&temp, "%s/.%s.clone-%d", parent, id, job->attempts);
-		const char *args[] = { "git", "clone", "--quiet", "--", url, temp.data, NULL };
-		rc = run_git(args, NULL, url, CLONE_TIMEOUT_MS, workers_stop_flag(ctx->workers), e);
-		if (rc == 0 && rename(temp.data, final) != 0)
-			rc = err_errno(e, "cannot move the clone to %s", final);
-		if (rc != 0)
-			remove_tree(temp.data);
-		buf_free(&temp);
-	}
-	if (rc != 0) {
-		free(parent);
-		return -1;
-	}
-	char *branch = git_head_branch(final);
-	int64_t changed = 0;
-	rc = set_state(ctx, id, "ready", branch, NULL, &changed, e);
-	free(branch);
-	if (rc == 0 && changed == 0) {
-		/* Deleted while we cloned: nobody will ever remove this clone but us. */
-		log_info("repositories", "repository deleted during its clone", "id", id);
-		remove_tree(final);
-	}
-	free(parent);
-	return rc;
-}
-
-static int clone_job(const struct jobs_job *job, void *user, struct err *e)
-{
-	struct api_context *ctx = user;
-	const char *id = json_get_str(job->payload, "repository_id", NULL);
-	if (!id)
-		return err_set(e, "job %s names no repository_id", job->id);
-	json_t *row = NULL;
-	if (repositories_get(ctx, id, &row, e) != 0)
-		return -1;
-	if (!row) {
-		log_info("repositories", "repository deleted before its clone", "id", id);
-		return 0;
-	}
-	int rc = 0;
-	if (str_eq(json_get_str(row, "source_kind", ""), "url") &&
-	    !str_eq(json_get_str(row, "state", ""), "ready")) {
-		if (str_eq(json_get_str(row, "state", ""), "failed"))
-			set_state(ctx, id, "cloning", NULL, json_get_str(row, "error", NULL), NULL,
-				  e);
-		err_clear(e);
-		rc = clone_repository(ctx, job, row, e);
-		if (rc != 0) {
-			char *shown = url_redact(json_get_str(row, "source", ""));
-			err_prefix(e, "cannot clone %s", shown);
-			free(shown);
-			struct err store_error = ERR_INIT;
-			if (set_state(ctx, id, "failed", NULL, e->msg, NULL, &store_error) != 0)
-				log_warn("repositories", "cannot record the clone failure", "id",
-					 id, "error", store_error.msg);
-		}
-	}
-	json_decref(row);
-	return rc;
 }
 
 /* --- registration --- */
@@ -975,9 +578,4 @@ int api_repositories_register(struct http_router *router, struct api_context *ct
 		    .permission = RBAC_SELF } },
 	};
 	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
-}
-
-int repositories_register_workers(struct workers *workers, struct api_context *ctx, struct err *e)
-{
-	return workers_add_handler(workers, REPOSITORIES_CLONE_JOB, clone_job, ctx, e);
 }

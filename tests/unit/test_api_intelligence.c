@@ -340,7 +340,7 @@ static void test_analysis_job_and_suggestions(void **state)
 	const json_t *github = find_suggestion(ci, "ci", "github", NULL);
 	assert_non_null(github);
 	assert_non_null(strstr(json_string_value(json_object_get(github, "title")),
-			       "GitHub Actions CI for express"));
+			       "CI with GitHub Actions for express"));
 	assert_string_equal(json_string_value(json_object_get(github, "status")), "pending");
 	assert_string_equal(json_string_value(json_object_get(github, "analysis_id")), analysis_id);
 	/* Lists carry paths, not contents. */
