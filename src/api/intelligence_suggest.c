@@ -77,31 +77,6 @@ static void describe_stack(struct buf *out, const json_t *document)
 		buf_addch(out, ')');
 }
 
-/* Workflows that fail the security review are not suggested (as the CLI refuses them). */
-static int self_check(const struct check_rules *rules, const struct gen_files *files, struct err *e)
-{
-	for (size_t i = 0; i < files->files.len; i++) {
-		const struct gen_file *f = files->files.items[i];
-		if (!str_starts_with(f->path, ".github/workflows/") &&
-		    !str_ends_with(f->path, ".gitlab-ci.yml"))
-			continue;
-		struct vec findings = VEC_INIT;
-		int rc = check_workflow_with(rules, f->path, f->content, strlen(f->content),
-					     &findings, e);
-		for (size_t j = 0; rc == 0 && j < findings.len; j++) {
-			const struct check_finding *finding = findings.items[j];
-			if (strcmp(finding->severity, "error") == 0)
-				rc = err_set(e,
-					     "%s:%d: generated file fails the security check: %s",
-					     f->path, finding->line, finding->message);
-		}
-		vec_free(&findings, check_finding_free);
-		if (rc != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static void add_suggestion(json_t *list, const char *type, const char *provider, const char *target,
 			   const char *title, const struct gen_files *files)
 {
@@ -122,7 +97,7 @@ static int generated(int rc, const struct check_rules *rules, const struct gen_f
 {
 	if (rc == GEN_UNSUPPORTED)
 		return 0;
-	if (rc == 0 && files->files.len && self_check(rules, files, gen_error) == 0)
+	if (rc == 0 && files->files.len && check_generated_files(rules, files, gen_error) == 0)
 		return 1;
 	if (rc != 0 || files->files.len)
 		log_warn("intelligence", "suggestion left out", "what", what, "error",

@@ -318,31 +318,6 @@ static int generate_check_files(const struct vec *files)
 	return status;
 }
 
-/* Every generated workflow must pass Ampel's own security review. */
-static int generate_self_check(const struct gen_files *files, struct err *e)
-{
-	for (size_t i = 0; i < files->files.len; i++) {
-		const struct gen_file *f = files->files.items[i];
-		bool workflow = str_starts_with(f->path, ".github/workflows/") ||
-				str_ends_with(f->path, ".gitlab-ci.yml");
-		if (!workflow)
-			continue;
-		struct vec findings = VEC_INIT;
-		int rc = check_workflow(f->path, f->content, strlen(f->content), &findings, e);
-		for (size_t j = 0; rc == 0 && j < findings.len; j++) {
-			const struct check_finding *finding = findings.items[j];
-			if (strcmp(finding->severity, "error") == 0)
-				rc = err_set(e,
-					     "%s:%d: generated file fails the security check: %s",
-					     f->path, finding->line, finding->message);
-		}
-		vec_free(&findings, check_finding_free);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int generate_run(const struct generate_request *r, const json_t *analysis,
 			struct gen_files *files, struct err *e)
 {
@@ -423,7 +398,7 @@ int cmd_generate(int argc, char **argv, struct cmd_context *ctx)
 	struct gen_files files = GEN_FILES_INIT;
 	int rc = generate_run(&r, analysis, &files, &e);
 	if (rc == 0)
-		rc = generate_self_check(&files, &e);
+		rc = check_generated_files(NULL, &files, &e);
 	if (rc == GEN_UNSUPPORTED) {
 		fprintf(stderr, "ampel generate %s: unsupported: %s\n", r.kind, e.msg);
 		status = EXIT_UNSUPPORTED;

@@ -4,6 +4,7 @@
  */
 #include "gen/check.h"
 #include "gen/check_internal.h"
+#include "gen/files.h"
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -709,4 +710,35 @@ int check_workflow(const char *path, const char *text, size_t len, struct vec *f
 	int rc = check_workflow_with(rules, path, text, len, findings, e);
 	check_rules_free(rules);
 	return rc;
+}
+
+int check_generated_files(const struct check_rules *rules, const struct gen_files *files,
+			  struct err *e)
+{
+	struct check_rules *loaded = NULL;
+	if (!rules) {
+		if (check_rules_load(&loaded, e) < 0)
+			return -1;
+		rules = loaded;
+	}
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < files->files.len; i++) {
+		const struct gen_file *f = files->files.items[i];
+		if (!str_starts_with(f->path, ".github/workflows/") &&
+		    !str_ends_with(f->path, ".gitlab-ci.yml"))
+			continue;
+		struct vec findings = VEC_INIT;
+		rc = check_workflow_with(rules, f->path, f->content, strlen(f->content), &findings,
+					 e);
+		for (size_t j = 0; rc == 0 && j < findings.len; j++) {
+			const struct check_finding *finding = findings.items[j];
+			if (strcmp(finding->severity, "error") == 0)
+				rc = err_set(e,
+					     "%s:%d: generated file fails the security check: %s",
+					     f->path, finding->line, finding->message);
+		}
+		vec_free(&findings, check_finding_free);
+	}
+	check_rules_free(loaded);
+	return rc < 0 ? -1 : 0;
 }

@@ -49,4 +49,13 @@ void check_rules_free(struct check_rules *rules);
 int check_workflow_with(const struct check_rules *rules, const char *path, const char *text,
 			size_t len, struct vec *findings, struct err *e);
 
+/*
+ * Every workflow among generated files (GitHub workflows, .gitlab-ci.yml)
+ * must pass the review: -1 with e naming the file, line and problem of the
+ * first error-severity finding. rules NULL: loaded for this call.
+ */
+struct gen_files;
+int check_generated_files(const struct check_rules *rules, const struct gen_files *files,
+			  struct err *e);
+
 #endif
