@@ -33,8 +33,9 @@ struct api_caller {
 	char user_id[STORE_ID_SIZE];
 	char *name;
 	bool is_agent;
-	char *token_id; /* the API token used, or NULL for a session */
-	json_t *scopes; /* the token's scopes (array of "resource:action"), or NULL */
+	char *token_id;	     /* the API token used, or NULL for a session */
+	json_t *scopes;	     /* the token's scopes (array of "resource:action"), or NULL */
+	char *token_project; /* the one project the token is restricted to, or NULL */
 };
 
 /* Every /api/v1 route: identity and access, secrets, audit, repositories… */

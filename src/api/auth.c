@@ -510,20 +510,20 @@ static int authenticate(struct auth_state *state, struct http_request *req,
 					STORE_TEXT_PARAM(auth->via_cookie ? "cookie" : "access") };
 	json_t *row = NULL;
 	struct err e = ERR_INIT;
-	int rc =
-		api_token
-			? store_query_one(store,
-					  "SELECT t.id, t.user_id, t.scopes, t.expires_at, "
-					  "t.revoked_at, t.last_used_at, u.name, u.kind, "
-					  "u.disabled FROM api_tokens t "
-					  "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-					  params, 1, &row, &e)
-			: store_query_one(store,
-					  "SELECT s.id, s.user_id, s.family, s.csrf_token, "
-					  "s.expires_at, s.revoked_at, u.name, u.kind, u.disabled "
-					  "FROM sessions s JOIN users u ON u.id = s.user_id WHERE "
-					  "s.token_hash = ? AND s.kind = ?",
-					  params, 2, &row, &e);
+	int rc = api_token
+			 ? store_query_one(
+				   store,
+				   "SELECT t.id, t.user_id, t.scopes, t.project, t.expires_at, "
+				   "t.revoked_at, t.last_used_at, u.name, u.kind, "
+				   "u.disabled FROM api_tokens t "
+				   "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+				   params, 1, &row, &e)
+			 : store_query_one(store,
+					   "SELECT s.id, s.user_id, s.family, s.csrf_token, "
+					   "s.expires_at, s.revoked_at, u.name, u.kind, u.disabled "
+					   "FROM sessions s JOIN users u ON u.id = s.user_id WHERE "
+					   "s.token_hash = ? AND s.kind = ?",
+					   params, 2, &row, &e);
 	if (rc != 0) {
 		*denied = api_store_error(req, &e, "session");
 		return -1;
@@ -549,6 +549,9 @@ static int authenticate(struct auth_state *state, struct http_request *req,
 	caller->is_agent = strcmp(json_get_str(row, "kind", ""), "agent") == 0;
 	if (api_token) {
 		caller->token_id = arena_strdup(req->arena, json_get_str(row, "id", ""));
+		const char *token_project = json_get_str(row, "project", NULL);
+		caller->token_project =
+			token_project ? arena_strdup(req->arena, token_project) : NULL;
 		caller->scopes =
 			cached_scopes(state, caller->token_id, json_get_str(row, "scopes", "[]"));
 		/* A write per request would queue every request behind the one

@@ -249,19 +249,10 @@ bool rbac_caller_can(const struct http_request *req, struct api_context *ctx,
 		return false;
 	if (caller->scopes && !rbac_set_covers(caller->scopes, permission))
 		return false;
+	const char *restricted = caller->token_project;
+	if (restricted && (!project || strcmp(project, restricted) != 0))
+		return false;
 	struct err e = ERR_INIT;
-	if (caller->token_id) {
-		json_t *row = NULL;
-		struct store_param id = STORE_TEXT_PARAM(caller->token_id);
-		if (store_query_one(ctx->store, "SELECT project FROM api_tokens WHERE id = ?", &id,
-				    1, &row, &e) != 0)
-			return false;
-		const char *restricted = json_get_str(row, "project", NULL);
-		bool outside = restricted && (!project || strcmp(project, restricted) != 0);
-		json_decref(row);
-		if (outside)
-			return false;
-	}
 	bool allowed = false;
 	if (rbac_check(ctx->store, caller->user_id, caller->is_agent, project, permission, &allowed,
 		       &e) != 0)
