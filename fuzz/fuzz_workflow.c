@@ -77,8 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_free(&why);
 	json_t *inputs = NULL;
 	err_clear(&e);
-	if (trigger_inputs(wf, "workflow_dispatch", NULL, &inputs, &e) == 0)
+	if (trigger_inputs(wf, "workflow_dispatch", NULL, NULL, &inputs, &e) == 0)
 		json_decref(inputs);
+	err_clear(&e);
+	/* Defaults of a called workflow are expressions over github and vars. */
+	json_t *contexts = json_pack("{s:{s:s},s:{}}", "github", "ref_name", "main", "vars");
+	if (trigger_inputs(wf, "workflow_call", NULL, contexts, &inputs, &e) == 0)
+		json_decref(inputs);
+	json_decref(contexts);
 	workflow_free(wf);
 	return 0;
 }
