@@ -364,6 +364,48 @@ static const char *commands_from_targets(struct commands_context *c, enum comman
 	return best;
 }
 
+/*
+ * Front-end frameworks: a project built with only these is a browser app
+ * whose own dev-server script (Vue CLI's `serve`, a webpack `dev`) is how
+ * it is run. Any other framework (Next.js, Express, NestJS) serves
+ * the app itself and has its own way to start.
+ */
+static const char *const commands_front_end[] = { "react", "vue", "svelte", "angular" };
+
+static bool commands_is_front_end(const struct project *p)
+{
+	bool front_end = false;
+	/*
+	 * A Vite app builds a static site (dist/, `vite preview` at most):
+	 * there is no server to start, and its `dev` is not one to deploy.
+	 */
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		if (!f->rule)
+			continue;
+		bool listed = false;
+		for (size_t j = 0; j < sizeof(commands_front_end) / sizeof(*commands_front_end);
+		     j++)
+			listed = listed || str_eq(rule_id(f->rule), commands_front_end[j]);
+		if (str_eq(rule_id(f->rule), "vite"))
+			return false;
+		if (listed)
+			front_end = true;
+		else if (f->kind == FINDING_FRAMEWORK)
+			return false;
+	}
+	return front_end;
+}
+
+/* A front-end project without a start script: its dev-server script. */
+static const char *commands_dev_server(struct commands_context *c)
+{
+	if (!commands_is_front_end(c->p))
+		return NULL;
+	const char *command = commands_from_script(c, "serve");
+	return command ? command : commands_from_script(c, "dev");
+}
+
 static const char *commands_choose(struct commands_context *c, enum command_kind kind)
 {
 	static const char *const script_names[COMMAND_KINDS] = { NULL, "build", "test", "lint",
@@ -383,19 +425,31 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	/* A workspace installs once, from its root, for all its members. */
 	if (kind == COMMAND_INSTALL && c->p->workspace && c->p->workspace->commands[kind])
 		return c->p->workspace->commands[kind];
+	/*
+	 * A package manager installs; only a project without one installs
+	 * through its own task targets (`make deps`).
+	 */
 	if (kind == COMMAND_INSTALL)
-		return commands_from_rule(c, c->package_manager, kind);
+		return c->package_manager ? commands_from_rule(c, c->package_manager, kind)
+					  : commands_from_targets(c, kind);
 	if (kind == COMMAND_START)
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
 	/*
+	 * No `start`, but the production entry NestJS-style projects name
+	 * `start:prod`. Where both exist `start` stays: that is what the
+	 * maintainers document (`nest start`).
+	 */
+	if (!command && kind == COMMAND_START)
+		command = commands_from_script(c, "start:prod");
+	/*
 	 * No plain `build` script, but a production variant: what the
 	 * maintainers run to build for release (Vue CLI admin templates,
 	 * Nx/Angular monorepos name theirs build:prod or build:all).
 	 */
-	static const char *const release_builds[] = { "build:prod", "build:production",
-						      "build:all" };
+	static const char *const release_builds[] = { "build:prod", "build-prod",
+						      "build:production", "build:all" };
 	for (size_t i = 0; !command && kind == COMMAND_BUILD &&
 			   i < sizeof(release_builds) / sizeof(*release_builds);
 	     i++)
@@ -409,6 +463,12 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		 */
 		if (kind == COMMAND_START && *where == FINDING_BUILD_TOOL)
 			command = commands_dockerfile_start(c->p, c->scan, c->arena);
+		/*
+		 * A front-end app whose framework has no start of its own, and
+		 * no Dockerfile saying otherwise, runs its dev server.
+		 */
+		if (!command && kind == COMMAND_START && *where == FINDING_BUILD_TOOL)
+			command = commands_dev_server(c);
 		if (!command)
 			command = *where == FINDING_PACKAGE_MANAGER
 					  ? commands_from_rule(c, c->package_manager, kind)

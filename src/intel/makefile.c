@@ -252,9 +252,43 @@ const char *makefile_default_goal(const struct makefile *mk)
 	return mk ? mk->default_goal : NULL;
 }
 
+/*
+ * Whether a recipe copies the built product into the system (GNU's `make
+ * install`: the install program, $(DESTDIR)$(PREFIX)/bin): that installs
+ * what was built, it does not fetch what the build needs.
+ */
+static bool makefile_installs_product(const char *recipe)
+{
+	static const char *const names[] = { "INSTALL", "DESTDIR", "PREFIX", "prefix",
+					     "bindir",	"BINDIR",  "libdir" };
+	for (const char *c = recipe; *c;) {
+		/* The install program as a line's command: `install -m 755 app $(BINDIR)`. */
+		if (c == recipe || c[-1] == '\n') {
+			const char *command = c + strspn(c, "@-+ \t");
+			if (str_starts_with(command, "install ") ||
+			    str_starts_with(command, "install\t"))
+				return true;
+		}
+		size_t n = strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_");
+		if (!n) {
+			if (str_starts_with(c, "/usr/"))
+				return true;
+			c++;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+			if (strlen(names[i]) == n && strncmp(c, names[i], n) == 0)
+				return true;
+		c += n;
+	}
+	return false;
+}
+
 /* Whether a recipe runs a packager, or for a build, the test suite. */
 static bool makefile_recipe_disqualifies(const char *recipe, enum command_kind kind)
 {
+	if (kind == COMMAND_INSTALL && makefile_installs_product(recipe))
+		return true;
 	struct vec words = VEC_INIT;
 	struct buf copy = BUF_INIT;
 	buf_adds(&copy, recipe);

@@ -84,8 +84,10 @@ const char *rule_command(const struct rule *rule, enum command_kind kind)
 {
 	size_t n = rule->command_counts[kind];
 	const struct command_alternative *last = n ? &rule->commands[kind][n - 1] : NULL;
-	return last && !last->when_file && !last->when_dependency && !last->when_target ? last->run
-											: NULL;
+	return last && !last->when_file && !last->when_dependency && !last->when_target &&
+			       !last->when_content
+		       ? last->run
+		       : NULL;
 }
 
 /*
@@ -129,6 +131,41 @@ static bool project_has_file(const struct project *p, const struct scan *scan, c
 	return found;
 }
 
+/*
+ * Whether one of p's own files that the alternative's `in` globs match
+ * (relative to p->dir) holds its `when_content` pattern. Vendored files and
+ * files over SCAN_CONTENT_LIMIT are not read, as for content signals.
+ */
+static bool project_has_content(const struct project *p, const struct scan *scan,
+				const struct command_alternative *alt)
+{
+	struct buf prefix = BUF_INIT, text = BUF_INIT;
+	project_prefix(p, &prefix);
+	bool found = false;
+	pcre2_match_data *match = pcre2_match_data_create(1, NULL);
+	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
+	     i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (!str_starts_with(f->path, buf_cstr(&prefix)))
+			break;
+		if (f->project != p || f->foreign || f->size > SCAN_CONTENT_LIMIT)
+			continue;
+		bool wanted = false;
+		for (size_t g = 0; g < alt->when_in.len && !wanted; g++)
+			wanted = glob_matches(alt->when_in.items[g], f->path + prefix.len);
+		buf_reset(&text);
+		if (!wanted || scan_read(scan, f, &text, NULL) < 0)
+			continue;
+		/* Any error, a hit match limit included, is no proof. */
+		found = pcre2_match(alt->when_re, (PCRE2_SPTR)buf_cstr(&text), text.len, 0, 0,
+				    match, (pcre2_match_context *)alt->match_context) >= 0;
+	}
+	pcre2_match_data_free(match);
+	buf_free(&text);
+	buf_free(&prefix);
+	return found;
+}
+
 const char *rule_project_command(const struct rule *rule, enum command_kind kind,
 				 const struct project *p, const struct scan *scan)
 {
@@ -137,7 +174,8 @@ const char *rule_project_command(const struct rule *rule, enum command_kind kind
 		if (alt->when_target)
 			continue; /* the project's own targets: rule_target_command */
 		if ((!alt->when_file || project_has_file(p, scan, alt->when_glob)) &&
-		    (!alt->when_dependency || project_dependency(p, alt->when_dependency)))
+		    (!alt->when_dependency || project_dependency(p, alt->when_dependency)) &&
+		    (!alt->when_content || project_has_content(p, scan, alt)))
 			return alt->run;
 	}
 	return NULL;

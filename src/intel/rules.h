@@ -72,7 +72,8 @@ int rule_port(const struct rule *rule);
 /*
  * A command template: the alternative without a condition, or NULL.
  * rule_project_command also weighs the conditional alternatives
- * (`when_file`, relative to p->dir, among p's files; `when_dependency`)
+ * (`when_file`, relative to p->dir, among p's files; `when_dependency`;
+ * `when_content`, a pattern one of p's files matched by `in` holds)
  * in order and returns the first that holds, else the unconditional one.
  */
 const char *rule_command(const struct rule *rule, enum command_kind kind);

@@ -49,7 +49,11 @@ struct command_alternative {
 	char *when_file;
 	struct glob *when_glob;
 	char *when_dependency;
-	char *when_target; /* a Makefile target (see makefile.h) */
+	char *when_target;  /* a Makefile target (see makefile.h) */
+	char *when_content; /* a pattern matched against the files of `in` */
+	pcre2_code *when_re;
+	struct vec when_in;			  /* struct glob *, relative to the project */
+	const pcre2_match_context *match_context; /* the rule set's */
 };
 
 struct rule {

@@ -59,6 +59,9 @@ static void rule_free(void *item)
 			glob_free(r->commands[k][i].when_glob);
 			free(r->commands[k][i].when_dependency);
 			free(r->commands[k][i].when_target);
+			free(r->commands[k][i].when_content);
+			pcre2_code_free(r->commands[k][i].when_re);
+			vec_free(&r->commands[k][i].when_in, glob_free_item);
 		}
 		free(r->commands[k]);
 	}
@@ -490,10 +493,12 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 		for (size_t i = 0; i < node->count; i++) {
 			const char *key = yaml_str(node->pairs[i].key);
 			if (!str_eq(key, "run") && !str_eq(key, "when_file") &&
-			    !str_eq(key, "when_dependency") && !str_eq(key, "when_target"))
+			    !str_eq(key, "when_dependency") && !str_eq(key, "when_target") &&
+			    !str_eq(key, "when_content") && !str_eq(key, "in"))
 				return yaml_err(ps->e, ps->file, node->pairs[i].key,
 						"rule '%s': unknown key '%s' in a command "
-						"(run, when_file, when_dependency, when_target)",
+						"(run, when_file, when_dependency, when_target, "
+						"when_content with in)",
 						r->id, key ? key : "?");
 		}
 		run = yaml_get(node, "run");
@@ -503,12 +508,27 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 		const struct yaml_node *file = yaml_get(node, "when_file");
 		const struct yaml_node *dep = yaml_get(node, "when_dependency");
 		const struct yaml_node *target = yaml_get(node, "when_target");
+		const struct yaml_node *content = yaml_get(node, "when_content");
+		const struct yaml_node *in = yaml_get(node, "in");
 		const char *text = NULL;
-		if ((file != NULL) + (dep != NULL) + (target != NULL) > 1)
+		if ((file != NULL) + (dep != NULL) + (target != NULL) + (content != NULL) > 1)
 			return yaml_err(ps->e, ps->file, node,
 					"rule '%s': a command has one of when_file, "
-					"when_dependency, when_target",
+					"when_dependency, when_target, when_content",
 					r->id);
+		if ((content != NULL) != (in != NULL))
+			return yaml_err(ps->e, ps->file, content ? content : in,
+					"rule '%s': when_content needs 'in' (the files to read), "
+					"and 'in' belongs to when_content",
+					r->id);
+		if (content) {
+			if (rule_string(ps, r, content, "when_content", &text) < 0 ||
+			    compile_pattern(ps, r, content, true, &alt->when_re) < 0 ||
+			    compile_globs(ps, r, in, "in", &alt->when_in) < 0)
+				return -1;
+			alt->when_content = xstrdup(text);
+			alt->match_context = ps->set->match_context;
+		}
 		if (file) {
 			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
 			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
@@ -570,12 +590,12 @@ static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_n
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': %s must be a command or a list of "
 						"{run, when_file | when_dependency | "
-						"when_target}",
+						"when_target | when_content}",
 						r->id, key);
 			if (parse_alternative(ps, r, item, alt) < 0)
 				return -1;
 			if (j + 1 < count && !alt->when_file && !alt->when_dependency &&
-			    !alt->when_target)
+			    !alt->when_target && !alt->when_content)
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': %s: only the last command may be "
 						"unconditional",

@@ -308,6 +308,65 @@ static void test_validate_scope_port_commands(void **state)
 			   ":5:", "dev must be true, false or any");
 }
 
+/* when_content: a pattern checked at load, with the files it reads. */
+static void test_validate_when_content(void **state)
+{
+	static const char head[] = "rules:\n"
+				   "  - id: a\n"
+				   "    name: A\n"
+				   "    kind: framework\n"
+				   "    signals: [{file: x, weight: 0.5}]\n"
+				   "    commands:\n"
+				   "      build:\n";
+	struct buf yaml = BUF_INIT;
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          when_content: '^releases:'\n"
+		 "        - run: mix compile\n",
+		 head);
+	expect_parse_error(yaml.data, ":9:", "rule 'a': when_content needs 'in'");
+	buf_reset(&yaml);
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          in: mix.exs\n"
+		 "        - run: mix compile\n",
+		 head);
+	expect_parse_error(yaml.data, ":9:", "rule 'a': when_content needs 'in'");
+	buf_reset(&yaml);
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          when_content: 'releases:('\n"
+		 "          in: mix.exs\n"
+		 "        - run: mix compile\n",
+		 head);
+	expect_parse_error(yaml.data, ":9:", "rule 'a': bad pattern 'releases:('");
+	buf_reset(&yaml);
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          when_content: 'releases:'\n"
+		 "          in: /mix.exs\n"
+		 "        - run: mix compile\n",
+		 head);
+	expect_parse_error(yaml.data, ":10:", "must be relative");
+	buf_reset(&yaml);
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          when_content: 'releases:'\n"
+		 "          in: mix.exs\n"
+		 "          when_file: rel/**\n"
+		 "        - run: mix compile\n",
+		 head);
+	expect_parse_error(yaml.data, ":8:", "a command has one of when_file");
+	buf_reset(&yaml);
+	buf_addf(&yaml,
+		 "%s        - run: mix release\n          when_content: 'releases:'\n"
+		 "          in: mix.exs\n"
+		 "        - run: mix compile\n",
+		 head);
+	struct rule_set *set = NULL;
+	struct err e = ERR_INIT;
+	if (rules_parse(&set, "t.yaml", yaml.data, yaml.len, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_string_equal(rule_command(rules_find(set, "a"), COMMAND_BUILD), "mix compile");
+	rules_free(set);
+	buf_free(&yaml);
+}
+
 /* A valid file parses, and what it says is what the accessors say. */
 static void test_parse_minimal(void **state)
 {
@@ -912,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_validate_patterns_and_globs),
 		cmocka_unit_test(test_validate_relations),
 		cmocka_unit_test(test_validate_scope_port_commands),
+		cmocka_unit_test(test_validate_when_content),
 		cmocka_unit_test(test_parse_minimal),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_embedded_rules_cover_the_issue),
