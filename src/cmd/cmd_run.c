@@ -53,6 +53,9 @@ const char cmd_run_usage[] =
 	"  --base-ref BRANCH         pull_request: the branch merged into (default: main)\n"
 	"  --activity TYPE           the event's activity for types: filters (default for\n"
 	"                            pull_request: synchronize), e.g. closed, published\n"
+	"  --event-path FILE         the event's payload (github.event, GITHUB_EVENT_PATH)\n"
+	"                            as a webhook would deliver it; its \"inputs\" fill the\n"
+	"                            inputs not given with --input\n"
 	"  --input NAME=VALUE        a workflow_dispatch / workflow_call input (repeatable)\n"
 	"  --secret NAME=VALUE       a secret, masked in every line (repeatable)\n"
 	"  --secret-file FILE        secrets from a NAME=VALUE file\n"
@@ -103,6 +106,7 @@ struct run_settings {
 	const char *base_ref;
 	const char *activity;
 	const char *work_dir;
+	json_t *event_payload; /* --event-path, or NULL */
 	json_t *inputs, *secrets, *vars, *env;
 	long parallel;
 	bool host, sandbox, list, dry_run, json, quiet;
@@ -117,6 +121,37 @@ static int add_assignment(json_t *object, const char *text, const char *option)
 	char *name = xstrndup(text, (size_t)(equals - text));
 	json_object_set_new(object, name, json_string(equals + 1));
 	free(name);
+	return EXIT_OK;
+}
+
+/*
+ * The event payload of --event-path: a JSON object, as GitHub writes it to
+ * GITHUB_EVENT_PATH. Inputs it carries (a dispatch's, a call's) count as
+ * given, unless --input gives them too.
+ */
+static int read_event_payload(struct run_settings *s, const char *path)
+{
+	json_t *payload = NULL;
+	struct err e = ERR_INIT;
+	if (json_read_file(&payload, path, &e) < 0) {
+		int status = cmd_usage_error("run", "--event-path: %s", e.msg);
+		err_clear(&e);
+		return status;
+	}
+	if (!json_is_object(payload)) {
+		json_decref(payload);
+		return cmd_usage_error("run", "--event-path: %s: the payload must be a JSON object",
+				       path);
+	}
+	const char *name;
+	json_t *value;
+	json_object_foreach(json_object_get(payload, "inputs"), name, value)
+	{
+		if (!json_object_get(s->inputs, name))
+			json_object_set(s->inputs, name, value);
+	}
+	json_decref(s->event_payload);
+	s->event_payload = payload;
 	return EXIT_OK;
 }
 
@@ -456,6 +491,7 @@ static int run_all(struct run_settings *s)
 			   .changed_known = sha != NULL },
 		.sha = sha,
 		.repository = repository.data,
+		.event_payload = s->event_payload,
 		.inputs = s->inputs,
 		.secrets = s->secrets,
 		.vars = s->vars,
@@ -543,6 +579,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		OPT_REF,
 		OPT_BASE_REF,
 		OPT_ACTIVITY,
+		OPT_EVENT_PATH,
 		OPT_INPUT,
 		OPT_SECRET,
 		OPT_SECRET_FILE,
@@ -563,6 +600,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		{ "ref", required_argument, NULL, OPT_REF },
 		{ "base-ref", required_argument, NULL, OPT_BASE_REF },
 		{ "activity", required_argument, NULL, OPT_ACTIVITY },
+		{ "event-path", required_argument, NULL, OPT_EVENT_PATH },
 		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
@@ -607,6 +645,9 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 			break;
 		case OPT_ACTIVITY:
 			s.activity = optarg;
+			break;
+		case OPT_EVENT_PATH:
+			status = read_event_payload(&s, optarg);
 			break;
 		case OPT_INPUT:
 			status = add_assignment(s.inputs, optarg, "--input");
@@ -674,6 +715,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 		sigaction(SIGTERM, &action, NULL);
 		status = run_all(&s);
 	}
+	json_decref(s.event_payload);
 	json_decref(s.inputs);
 	json_decref(s.secrets);
 	json_decref(s.vars);

@@ -12,6 +12,7 @@
 #include "util/err.h"
 #include "util/spawn.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,26 @@ static void test_usage_errors_exit_2(void **state)
 	run_ampel(&r, NULL, NULL);
 	assert_int_equal(r.status, 2);
 	run_free(&r);
+
+	/* A broken event payload is named with its line and column. */
+	char payload[] = "/tmp/ampel-cli-event-XXXXXX";
+	int fd = mkstemp(payload);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\n  \"inputs\": {,\n}\n", 18), 18);
+	close(fd);
+	run_ampel(&r, NULL, "run", "--event-path", payload, "examples/node-express", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(buf_cstr(&r.err), "--event-path: "));
+	assert_non_null(strstr(buf_cstr(&r.err), ":2:"));
+	run_free(&r);
+	fd = open(payload, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "[1]", 3), 3);
+	close(fd);
+	run_ampel(&r, NULL, "run", "--event-path", payload, "examples/node-express", NULL);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(buf_cstr(&r.err), "the payload must be a JSON object"));
+	run_free(&r);
+	unlink(payload);
 }
 
 static void test_bad_settings_are_named(void **state)
