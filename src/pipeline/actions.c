@@ -152,23 +152,56 @@ static int copy_matching(struct leg_run *lr, const char *step, json_t *log, cons
 	return copied;
 }
 
+/*
+ * `ref:` names a commit of the repository, not its working tree: clone the
+ * repository (all its history, a superset of any fetch-depth) and detach
+ * at that commit. A branch known only as a remote-tracking one counts.
+ */
+static int checkout_ref(struct leg_run *lr, const char *step, json_t *log, const char *ref,
+			const char *dest)
+{
+	struct buf script = BUF_INIT;
+	buf_adds(&script, "repo=");
+	buf_add_shell_quoted(&script, lr->run->opt->repo_dir);
+	buf_adds(&script, "; ref=");
+	buf_add_shell_quoted(&script, ref);
+	buf_adds(&script, "; dest=");
+	buf_add_shell_quoted(&script, dest);
+	buf_adds(
+		&script,
+		"; sha=$(git -C \"$repo\" rev-parse --verify --quiet \"$ref^{commit}\" || "
+		"git -C \"$repo\" rev-parse --verify --quiet \"origin/$ref^{commit}\") || "
+		"{ echo \"error: ref '$ref' is not a commit of $repo\"; exit 1; }; "
+		"if [ -n \"$(ls -A \"$dest\" 2>/dev/null)\" ]; then "
+		"echo \"error: $dest is not empty: cannot check out '$ref' there\"; exit 1; fi; "
+		"echo \"Checking out $ref ($sha) into the workspace\"; "
+		"git clone --quiet --no-checkout -- \"$repo\" \"$dest\" && "
+		"git -C \"$dest\" -c advice.detachedHead=false checkout --quiet --detach \"$sha\"");
+	int rc = builtin_shell(lr, step, log, lr->workspace, script.data, NULL);
+	buf_free(&script);
+	return rc == 0 ? 0 : -1;
+}
+
 static int action_checkout(struct leg_run *lr, const char *step, json_t *inputs, json_t *log)
 {
 	const char *path = input(inputs, "path", NULL);
+	const char *ref = input(inputs, "ref", NULL);
 	char *dest = workspace_join(lr->workspace, path);
 	struct err e = ERR_INIT;
-	say(lr, log, step, "Copying %s into the workspace", lr->run->opt->repo_dir);
-	int rc = workspace_copy_tree(lr->run->opt->repo_dir, dest, &e);
+	int rc;
+	if (ref && *ref) {
+		rc = checkout_ref(lr, step, log, ref, dest);
+	} else {
+		say(lr, log, step, "Copying %s into the workspace", lr->run->opt->repo_dir);
+		if ((rc = workspace_copy_tree(lr->run->opt->repo_dir, dest, &e)) < 0) {
+			say(lr, log, step, "error: %s", e.msg);
+			err_clear(&e);
+		}
+	}
 	if (rc < 0) {
-		say(lr, log, step, "error: %s", e.msg);
-		err_clear(&e);
 		free(dest);
 		return 1;
 	}
-	const char *ref = input(inputs, "ref", NULL);
-	if (ref)
-		say(lr, log, step,
-		    "note: ref '%s' is not checked out; the working tree is used as it is", ref);
 	/* A GitLab job receives the artifacts of the jobs it depends on. */
 	for (size_t n = 0; lr->run->wf->kind == WORKFLOW_GITLAB && n < lr->job->needs_count; n++) {
 		struct buf from = BUF_INIT;

@@ -57,9 +57,10 @@ static char *temp_dir(void)
 static json_t *run(const char *yaml, struct run_options *options, struct lines *lines)
 {
 	struct workflow *wf = parse(yaml);
-	char *repo = temp_dir();
+	char *repo = options->repo_dir ? NULL : temp_dir(); /* the caller's, or an empty one */
 	char *cache = temp_dir();
-	options->repo_dir = repo;
+	if (repo)
+		options->repo_dir = repo;
 	options->cache_dir = cache;
 	if (!options->event.name)
 		options->event.name = "push";
@@ -72,7 +73,8 @@ static json_t *run(const char *yaml, struct run_options *options, struct lines *
 	if (pipeline_run(wf, options, &result, &e) < 0)
 		fail_msg("%s", e.msg);
 	workflow_free(wf);
-	rmdir(repo);
+	if (repo)
+		rmdir(repo);
 	rmdir(cache);
 	free(repo);
 	free(cache);
@@ -212,6 +214,60 @@ static void test_work_dir_is_kept_when_given(void **state)
 	free(work);
 }
 
+/*
+ * actions/checkout copies the working tree as it is; with ref: it checks
+ * out that commit of the repository instead (a tag, a branch, a sha).
+ */
+static void test_checkout_ref_checks_out_that_commit(void **state)
+{
+	(void)state;
+	char *repo = temp_dir();
+	struct buf setup = BUF_INIT;
+	buf_addf(&setup,
+		 "cd '%s' && git init -q -b main && echo one > version && git add version && "
+		 "git -c user.name=t -c user.email=t@t commit -qm one && git tag v1 && "
+		 "echo two > version && git -c user.name=t -c user.email=t@t commit -qam two && "
+		 "echo three > version",
+		 repo);
+	assert_int_equal(system(setup.data), 0);
+	struct lines lines = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct run_options options = { .repo_dir = repo };
+	json_t *result = run("on: push\n"
+			     "jobs:\n"
+			     "  tree:\n"
+			     "    runs-on: x\n"
+			     "    steps:\n"
+			     "      - uses: actions/checkout@v4\n"
+			     "      - run: echo \"tree has $(cat version)\"\n"
+			     "  tag:\n"
+			     "    runs-on: x\n"
+			     "    steps:\n"
+			     "      - uses: actions/checkout@v4\n"
+			     "        with: {ref: v1, path: sub}\n"
+			     "      - run: echo \"tag has $(cat sub/version) at $(git -C sub "
+			     "describe --tags)\"\n"
+			     "  missing:\n"
+			     "    runs-on: x\n"
+			     "    steps:\n"
+			     "      - uses: actions/checkout@v4\n"
+			     "        with: {ref: no-such-branch}\n",
+			     &options, &lines);
+	const char *text = buf_cstr(&lines.text);
+	if (!strstr(text, "tree has three") || !strstr(text, "tag has one at v1") ||
+	    !strstr(text, "error: ref 'no-such-branch' is not a commit"))
+		fail_msg("unexpected output:\n%s", text);
+	assert_string_equal(job_result(result, "tree"), "success");
+	assert_string_equal(job_result(result, "tag"), "success");
+	assert_string_equal(job_result(result, "missing"), "failure");
+	json_decref(result);
+	buf_reset(&setup);
+	buf_addf(&setup, "rm -rf '%s'", repo);
+	assert_int_equal(system(setup.data), 0);
+	buf_free(&setup);
+	buf_free(&lines.text);
+	free(repo);
+}
+
 static void test_sandbox_keeps_steps_inside_their_directories(void **state)
 {
 	(void)state;
@@ -253,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_from_another_thread_stops_the_run),
 		cmocka_unit_test(test_only_job_runs_it_and_its_needs),
 		cmocka_unit_test(test_work_dir_is_kept_when_given),
+		cmocka_unit_test(test_checkout_ref_checks_out_that_commit),
 		cmocka_unit_test(test_sandbox_keeps_steps_inside_their_directories),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
