@@ -194,11 +194,10 @@ json_t *run_job_contexts(struct run *run, const struct workflow_job *job)
 	return contexts;
 }
 
-static enum expr_status needs_status(struct run *run, const struct workflow_job *job,
-				     bool *skipped_need)
+/* Cancelled beats failed beats skipped beats success, over the needed jobs. */
+static enum expr_status needs_status(struct run *run, const struct workflow_job *job)
 {
 	enum expr_status status = EXPR_STATUS_SUCCESS;
-	*skipped_need = false;
 	for (size_t n = 0; n < job->needs_count; n++)
 		for (size_t j = 0; j < run->jobs_count; j++) {
 			struct job_state *need = &run->jobs[j];
@@ -209,17 +208,11 @@ static enum expr_status needs_status(struct run *run, const struct workflow_job 
 			else if (strcmp(need->result, "failure") == 0 && !need->allowed_failure &&
 				 status != EXPR_STATUS_CANCELLED)
 				status = EXPR_STATUS_FAILURE;
-			else if (strcmp(need->result, "skipped") == 0)
-				*skipped_need = true;
+			else if (strcmp(need->result, "skipped") == 0 &&
+				 status == EXPR_STATUS_SUCCESS)
+				status = EXPR_STATUS_SKIPPED;
 		}
 	return status;
-}
-
-/* GitHub's success() is false when a needed job was skipped; so is failure(). */
-static bool mentions_status_function(const char *condition)
-{
-	return condition && (strstr(condition, "always()") || strstr(condition, "failure()") ||
-			     strstr(condition, "cancelled()") || strstr(condition, "success()"));
 }
 
 static void job_finish(struct run *run, struct job_state *js, const char *result)
@@ -275,19 +268,16 @@ static bool text_is_true(const char *text, const struct expr_env *env, bool fall
 static void job_start(struct run *run, struct job_state *js)
 {
 	const struct workflow_job *job = js->job;
-	bool skipped_need;
 	json_t *contexts = run_job_contexts(run, job);
 	struct expr_env env = { .contexts = contexts,
-				.status = needs_status(run, job, &skipped_need),
+				.status = needs_status(run, job),
 				.workspace = run->opt->repo_dir,
 				.allow_status_functions = true };
 	if (atomic_load(&run->cancel))
 		env.status = EXPR_STATUS_CANCELLED;
 	bool runs = false;
 	struct err e = ERR_INIT;
-	if (skipped_need && !mentions_status_function(job->condition)) {
-		runs = false;
-	} else if (expr_condition(job->condition ? job->condition : "", &env, &runs, &e) < 0) {
+	if (expr_condition(job->condition ? job->condition : "", &env, &runs, &e) < 0) {
 		run_info(run, job->id, "%s:%d: job '%s': if: %s", run->wf->file, job->line, job->id,
 			 e.msg);
 		err_clear(&e);

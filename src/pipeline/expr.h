@@ -24,7 +24,18 @@ struct err;
 /* Largest string an expression may build (format, join, toJSON). */
 #define EXPR_MAX_RESULT_SIZE ((size_t)10 * 1024 * 1024)
 
-enum expr_status { EXPR_STATUS_SUCCESS, EXPR_STATUS_FAILURE, EXPR_STATUS_CANCELLED };
+/*
+ * What success(), failure() and cancelled() see. SKIPPED is a job's when a
+ * job it needs was skipped (and none failed or was cancelled): then all
+ * three are false, so only always() or a negation runs the job, as on
+ * GitHub.
+ */
+enum expr_status {
+	EXPR_STATUS_SUCCESS,
+	EXPR_STATUS_FAILURE,
+	EXPR_STATUS_CANCELLED,
+	EXPR_STATUS_SKIPPED
+};
 
 struct expr_env {
 	/* Object: github, env, vars, secrets, job, jobs, steps, runner,
