@@ -628,15 +628,19 @@ static int node_program(struct leg_run *lr, const struct workflow_action *action
 }
 
 static int local_node_action(struct leg_run *lr, const struct workflow_action *action,
-			     const char *step, json_t *inputs, json_t *outputs, json_t *log)
+			     const char *uses, const char *step, json_t *inputs, json_t *outputs,
+			     json_t *log)
 {
 	json_t *env = input_environment(inputs);
 	json_object_set_new(env, "GITHUB_ACTION_PATH", json_string(action->dir));
-	int rc = 0;
+	/*
+	 * GitHub runs pre programs while setting up the job, before any
+	 * checkout, so a local action's never runs; the runner says so.
+	 */
 	if (action->pre)
-		rc = node_program(lr, action, action->pre, step, env, outputs, log);
-	if (rc == 0)
-		rc = node_program(lr, action, action->main, step, env, outputs, log);
+		say(lr, log, step,
+		    "warning: `pre` execution is not supported for local action from '%s'", uses);
+	int rc = node_program(lr, action, action->main, step, env, outputs, log);
 	if (action->post) {
 		struct post_step *post = xcalloc(1, sizeof(*post));
 		struct buf name = BUF_INIT;
@@ -750,7 +754,7 @@ static int local_action(struct leg_run *lr, struct step_scope *scope,
 	if (strcmp(action->using, "composite") == 0) {
 		rc = composite_action(lr, scope, step_def, action, step, inputs, outputs);
 	} else if (strncmp(action->using, "node", 4) == 0) {
-		rc = local_node_action(lr, action, step, inputs, outputs, log);
+		rc = local_node_action(lr, action, step_def->uses, step, inputs, outputs, log);
 	} else {
 		say(lr, log, step, "error: %s: actions using '%s' are not supported by Ampel",
 		    action->file, action->using);
