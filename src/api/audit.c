@@ -367,6 +367,22 @@ static struct http_response handle_audit_list(struct http_request *req)
 	return http_response_json(200, http_page_envelope(items, next[0] ? next : NULL));
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec audit_schemas[] = {
+	{ "AuditEntryList",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"seq\",\"at\",\"actor\",\"action\",\"target\",\"detail\","
+	  "\"prev_hash\",\"hash\"],\"properties\":{"
+	  "\"seq\":{\"type\":\"integer\"},"
+	  "\"at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"actor\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"action\":{\"type\":\"string\"},"
+	  "\"target\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"detail\":{\"type\":\"object\",\"nullable\":true},"
+	  "\"prev_hash\":{\"type\":\"string\"},"
+	  "\"hash\":{\"type\":\"string\"}}}" },
+};
+
 int api_audit_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_meta meta = {
@@ -377,5 +393,8 @@ int api_audit_register(struct http_router *router, struct api_context *ctx, stru
 		.query = "actor,action,target,since",
 		.paginated = true,
 	};
+	if (http_router_add_schemas(router, audit_schemas,
+				    sizeof(audit_schemas) / sizeof(*audit_schemas), e) != 0)
+		return -1;
 	return http_router_add(router, "GET /api/v1/audit", handle_audit_list, ctx, &meta, e);
 }

@@ -674,6 +674,45 @@ int api_bootstrap_admin(struct api_context *ctx, char **password_out, struct err
 	return 0;
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec auth_schemas[] = {
+	{ "LoginInput", "{\"type\":\"object\",\"description\":\"name or email, and password\","
+			"\"required\":[\"password\"],\"properties\":{"
+			"\"name\":{\"type\":\"string\"},"
+			"\"email\":{\"type\":\"string\"},"
+			"\"password\":{\"type\":\"string\"}}}" },
+	{ "Login", "{\"type\":\"object\","
+		   "\"required\":[\"access_token\",\"refresh_token\",\"token_type\","
+		   "\"expires_in\",\"csrf_token\",\"user\"],\"properties\":{"
+		   "\"access_token\":{\"type\":\"string\"},"
+		   "\"refresh_token\":{\"type\":\"string\"},"
+		   "\"token_type\":{\"type\":\"string\",\"enum\":[\"Bearer\"]},"
+		   "\"expires_in\":{\"type\":\"integer\",\"description\":\"seconds\"},"
+		   "\"csrf_token\":{\"type\":\"string\"},"
+		   "\"user\":{\"type\":\"object\",\"required\":[\"id\",\"name\",\"kind\"],"
+		   "\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+		   "\"kind\":{\"type\":\"string\",\"enum\":[\"human\"]}}}}}" },
+	{ "RefreshInput", "{\"type\":\"object\","
+			  "\"required\":[\"refresh_token\"],\"properties\":{"
+			  "\"refresh_token\":{\"type\":\"string\"}}}" },
+	{ "TokenPair", "{\"type\":\"object\","
+		       "\"required\":[\"access_token\",\"refresh_token\",\"token_type\","
+		       "\"expires_in\"],\"properties\":{"
+		       "\"access_token\":{\"type\":\"string\"},"
+		       "\"refresh_token\":{\"type\":\"string\"},"
+		       "\"token_type\":{\"type\":\"string\",\"enum\":[\"Bearer\"]},"
+		       "\"expires_in\":{\"type\":\"integer\",\"description\":\"seconds\"}}}" },
+	{ "Me",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"user\",\"permissions\",\"via\"],\"properties\":{"
+	  "\"user\":{\"$ref\":\"#/components/schemas/User\"},"
+	  "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"via\":{\"type\":\"string\",\"enum\":[\"cookie\",\"api_token\",\"access_token\"]},"
+	  "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"csrf_token\":{\"type\":\"string\"},"
+	  "\"project\":{\"type\":\"string\"}}}" },
+};
+
 int api_auth_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	if (rbac_bootstrap(ctx->store, e) != 0)
@@ -705,6 +744,9 @@ int api_auth_register(struct http_router *router, struct api_context *ctx, struc
 		    .response_schema = "Me",
 		    .permission = RBAC_SELF } },
 	};
+	if (http_router_add_schemas(router, auth_schemas,
+				    sizeof(auth_schemas) / sizeof(*auth_schemas), e) != 0)
+		return -1;
 	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
 		return -1;
 	if (users_register(router, ctx, e) != 0 || tokens_register(router, ctx, e) != 0 ||

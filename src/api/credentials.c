@@ -836,6 +836,95 @@ static struct http_response handle_resolve(struct http_request *req)
 	return http_response_json(200, out);
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const char deployment_credential_list_schema[] =
+	"{\"type\":\"object\","
+	"\"required\":[\"id\",\"provider\",\"repository_id\",\"fields\","
+	"\"version\",\"key_version\",\"created_by\",\"created_at\","
+	"\"updated_at\"],\"properties\":{"
+	"\"id\":{\"type\":\"string\"},"
+	"\"provider\":{\"type\":\"string\"},"
+	"\"repository_id\":{\"type\":\"string\",\"nullable\":true},"
+	"\"fields\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"},"
+	"\"description\":\"secret fields masked\"},"
+	"\"version\":{\"type\":\"integer\"},"
+	"\"key_version\":{\"type\":\"integer\"},"
+	"\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+	"\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	"\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}";
+
+static const struct http_schema_spec credentials_schemas[] = {
+	{ "DeploymentProviderList",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"items\"],\"properties\":{"
+	  "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\","
+	  "\"name\",\"docs\",\"regions\",\"default_region\",\"credentials\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"docs\":{\"type\":"
+	  "\"string\"},\"regions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"default_"
+	  "region\":{\"type\":\"string\"},\"credentials\":{\"type\":\"array\",\"items\":{\"type\":"
+	  "\"object\",\"required\":[\"name\",\"label\",\"type\",\"required\",\"secret\"],"
+	  "\"properties\":{\"name\":{\"type\":\"string\"},\"label\":{\"type\":\"string\"},\"type\":"
+	  "{\"type\":\"string\",\"enum\":[\"api_token\",\"secret\",\"text\",\"select\",\"region\"]}"
+	  ",\"required\":{\"type\":\"boolean\"},\"secret\":{\"type\":\"boolean\"},\"pattern\":{"
+	  "\"type\":\"string\"},\"options\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}"
+	  "}}}}}" },
+	{ "DeploymentProvider",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"name\",\"docs\",\"regions\",\"default_region\","
+	  "\"credentials\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"name\":{\"type\":\"string\"},"
+	  "\"docs\":{\"type\":\"string\"},"
+	  "\"regions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"default_region\":{\"type\":\"string\"},"
+	  "\"credentials\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":["
+	  "\"name\",\"label\",\"type\",\"required\",\"secret\"],\"properties\":{\"name\":{\"type\":"
+	  "\"string\"},\"label\":{\"type\":\"string\"},\"type\":{\"type\":\"string\",\"enum\":["
+	  "\"api_token\",\"secret\",\"text\",\"select\",\"region\"]},\"required\":{\"type\":"
+	  "\"boolean\"},\"secret\":{\"type\":\"boolean\"},\"pattern\":{\"type\":\"string\"},"
+	  "\"options\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}" },
+	{ "DeploymentCredentialList", deployment_credential_list_schema },
+	{ "DeploymentCredential", deployment_credential_list_schema },
+	{ "DeploymentCredentialCreate",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"provider\",\"fields\"],\"properties\":{"
+	  "\"provider\":{\"type\":\"string\"},"
+	  "\"repository_id\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"fields\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}}}" },
+	{ "DeploymentCredentialValidate",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"provider\",\"fields\"],\"properties\":{"
+	  "\"provider\":{\"type\":\"string\"},"
+	  "\"fields\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}}}" },
+	{ "DeploymentCredentialValidation", "{\"type\":\"object\","
+					    "\"required\":[\"valid\",\"provider\"],\"properties\":{"
+					    "\"valid\":{\"type\":\"boolean\"},"
+					    "\"provider\":{\"type\":\"string\"}}}" },
+	{ "DeploymentCredentialPut",
+	  "{\"type\":\"object\",\"description\":\"provider and repository_id, if given, must be "
+	  "the credential's\","
+	  "\"required\":[\"fields\"],\"properties\":{"
+	  "\"fields\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+	  "\"provider\":{\"type\":\"string\"},"
+	  "\"repository_id\":{\"type\":\"string\",\"nullable\":true}}}" },
+	{ "DeploymentCredentialResolution",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"provider\",\"repository_id\",\"fields\","
+	  "\"version\",\"key_version\",\"created_by\",\"created_at\","
+	  "\"updated_at\",\"scope\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"provider\":{\"type\":\"string\"},"
+	  "\"repository_id\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"fields\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"},"
+	  "\"description\":\"secret fields masked\"},"
+	  "\"version\":{\"type\":\"integer\"},"
+	  "\"key_version\":{\"type\":\"integer\"},"
+	  "\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"scope\":{\"type\":\"string\",\"enum\":[\"repository\",\"account\"]}}}" },
+};
+
 int api_credentials_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	struct credentials_module *m = xcalloc(1, sizeof(*m));
@@ -914,5 +1003,9 @@ int api_credentials_register(struct http_router *router, struct api_context *ctx
 		    .query = "project",
 		    .success_status = 204 } },
 	};
+	if (http_router_add_schemas(router, credentials_schemas,
+				    sizeof(credentials_schemas) / sizeof(*credentials_schemas),
+				    e) != 0)
+		return -1;
 	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), m, e);
 }

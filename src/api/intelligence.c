@@ -721,6 +721,71 @@ out_repository:
 	return res;
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec intelligence_schemas[] = {
+	{ "AnalysisJob", "{\"type\":\"object\","
+			 "\"required\":[\"job_id\",\"repository_id\",\"state\"],\"properties\":{"
+			 "\"job_id\":{\"type\":\"string\"},"
+			 "\"repository_id\":{\"type\":\"string\"},"
+			 "\"state\":{\"type\":\"string\",\"enum\":[\"queued\"]}}}" },
+	{ "Analysis", "{\"type\":\"object\","
+		      "\"required\":[\"id\",\"repository_id\",\"job_id\",\"commit_sha\","
+		      "\"document\",\"created_at\"],\"properties\":{"
+		      "\"id\":{\"type\":\"string\"},"
+		      "\"repository_id\":{\"type\":\"string\"},"
+		      "\"job_id\":{\"type\":\"string\",\"nullable\":true},"
+		      "\"commit_sha\":{\"type\":\"string\",\"nullable\":true},"
+		      "\"document\":{\"type\":\"object\"},"
+		      "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}" },
+	{ "Suggestion", "{\"type\":\"object\","
+			"\"required\":[\"id\",\"repository_id\",\"analysis_id\",\"type\","
+			"\"provider\",\"target\",\"title\",\"status\",\"branch\",\"commit_sha\","
+			"\"created_at\",\"updated_at\",\"paths\"],\"properties\":{"
+			"\"id\":{\"type\":\"string\"},"
+			"\"repository_id\":{\"type\":\"string\"},"
+			"\"analysis_id\":{\"type\":\"string\"},"
+			"\"type\":{\"type\":\"string\",\"enum\":[\"ci\",\"cd\"]},"
+			"\"provider\":{\"type\":\"string\"},"
+			"\"target\":{\"type\":\"string\",\"nullable\":true},"
+			"\"title\":{\"type\":\"string\"},"
+			"\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"accepted\","
+			"\"rejected\",\"applied\"]},"
+			"\"branch\":{\"type\":\"string\",\"nullable\":true},"
+			"\"commit_sha\":{\"type\":\"string\",\"nullable\":true},"
+			"\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+			"\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+			"\"paths\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
+	{ "SuggestionWithFiles",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"repository_id\",\"analysis_id\",\"type\","
+	  "\"provider\",\"target\",\"title\",\"status\",\"branch\",\"commit_sha\","
+	  "\"created_at\",\"updated_at\",\"files\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"repository_id\":{\"type\":\"string\"},"
+	  "\"analysis_id\":{\"type\":\"string\"},"
+	  "\"type\":{\"type\":\"string\",\"enum\":[\"ci\",\"cd\"]},"
+	  "\"provider\":{\"type\":\"string\"},"
+	  "\"target\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"title\":{\"type\":\"string\"},"
+	  "\"status\":{\"type\":\"string\",\"enum\":[\"pending\",\"accepted\",\"rejected\","
+	  "\"applied\"]},"
+	  "\"branch\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"commit_sha\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"files\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"path\","
+	  "\"content\"],\"properties\":{\"path\":{\"type\":\"string\"},\"content\":{\"type\":"
+	  "\"string\"}}}}}}" },
+	{ "SuggestionApplied",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"status\",\"branch\",\"commit_sha\",\"files\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"status\":{\"type\":\"string\",\"enum\":[\"applied\"]},"
+	  "\"branch\":{\"type\":\"string\"},"
+	  "\"commit_sha\":{\"type\":\"string\"},"
+	  "\"files\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
+};
+
 int api_intelligence_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_spec routes[] = {
@@ -774,5 +839,9 @@ int api_intelligence_register(struct http_router *router, struct api_context *ct
 		    .response_schema = "SuggestionApplied",
 		    .permission = RBAC_SELF } },
 	};
+	if (http_router_add_schemas(router, intelligence_schemas,
+				    sizeof(intelligence_schemas) / sizeof(*intelligence_schemas),
+				    e) != 0)
+		return -1;
 	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
 }

@@ -730,6 +730,72 @@ static struct http_response delegations_revoke(struct http_request *req)
 	return http_response_empty(204);
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec rbac_schemas[] = {
+	{ "Role", "{\"type\":\"object\","
+		  "\"required\":[\"id\",\"name\",\"description\",\"system\",\"created_at\","
+		  "\"permissions\"],\"properties\":{"
+		  "\"id\":{\"type\":\"string\"},"
+		  "\"name\":{\"type\":\"string\"},"
+		  "\"description\":{\"type\":\"string\",\"nullable\":true},"
+		  "\"system\":{\"type\":\"boolean\"},"
+		  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+		  "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
+	{ "RoleInput", "{\"type\":\"object\","
+		       "\"required\":[\"name\"],\"properties\":{"
+		       "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+		       "\"description\":{\"type\":\"string\",\"nullable\":true},"
+		       "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
+	{ "RoleBinding", "{\"type\":\"object\","
+			 "\"required\":[\"id\",\"user_id\",\"user_name\",\"role_id\",\"role\","
+			 "\"project\",\"created_by\",\"created_at\"],\"properties\":{"
+			 "\"id\":{\"type\":\"string\"},"
+			 "\"user_id\":{\"type\":\"string\"},"
+			 "\"user_name\":{\"type\":\"string\"},"
+			 "\"role_id\":{\"type\":\"string\"},"
+			 "\"role\":{\"type\":\"string\"},"
+			 "\"project\":{\"type\":\"string\",\"nullable\":true},"
+			 "\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+			 "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}" },
+	{ "RoleBindingInput",
+	  "{\"type\":\"object\",\"description\":\"user (or user_id) and role (or role_id), ids or "
+	  "names\",\"properties\":{"
+	  "\"user\":{\"type\":\"string\"},"
+	  "\"user_id\":{\"type\":\"string\"},"
+	  "\"role\":{\"type\":\"string\"},"
+	  "\"role_id\":{\"type\":\"string\"},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true,\"minLength\":1}}}" },
+	{ "Delegation",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"from_user_id\",\"from_user\",\"to_user_id\","
+	  "\"to_user\",\"project\",\"permissions\",\"reason\",\"created_at\","
+	  "\"expires_at\",\"revoked_at\",\"active\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"from_user_id\":{\"type\":\"string\"},"
+	  "\"from_user\":{\"type\":\"string\"},"
+	  "\"to_user_id\":{\"type\":\"string\"},"
+	  "\"to_user\":{\"type\":\"string\"},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"reason\":{\"type\":\"string\"},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"expires_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"revoked_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"active\":{\"type\":\"boolean\"}}}" },
+	{ "DelegationInput",
+	  "{\"type\":\"object\",\"description\":\"to (or to_user_id), and expires_in or "
+	  "expires_at\","
+	  "\"required\":[\"reason\",\"permissions\"],\"properties\":{"
+	  "\"to\":{\"type\":\"string\"},"
+	  "\"to_user_id\":{\"type\":\"string\"},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true,\"minLength\":1},"
+	  "\"reason\":{\"type\":\"string\",\"minLength\":1},"
+	  "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"expires_in\":{\"type\":\"integer\",\"nullable\":true,\"minimum\":1,\"description\":"
+	  "\"seconds\"},"
+	  "\"expires_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true}}}" },
+};
+
 int rbac_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_spec routes[] = {
@@ -798,6 +864,9 @@ int rbac_register(struct http_router *router, struct api_context *ctx, struct er
 		    .permission = RBAC_SELF,
 		    .success_status = 204 } },
 	};
+	if (http_router_add_schemas(router, rbac_schemas,
+				    sizeof(rbac_schemas) / sizeof(*rbac_schemas), e) != 0)
+		return -1;
 	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
 		return -1;
 	return 0;

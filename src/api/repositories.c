@@ -537,6 +537,48 @@ static struct http_response handle_job(struct http_request *req)
 
 /* --- registration --- */
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec repositories_schemas[] = {
+	{ "Repository",
+	  "{\"type\":\"object\",\"description\":\"A clone (url) is answered 202 "
+	  "{\\\"repository\\\": …, \\\"job_id\\\": …}\","
+	  "\"required\":[\"id\",\"name\",\"owner_id\",\"source_kind\",\"source\","
+	  "\"path\",\"default_branch\",\"state\",\"error\",\"created_at\","
+	  "\"updated_at\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"name\":{\"type\":\"string\"},"
+	  "\"owner_id\":{\"type\":\"string\"},"
+	  "\"source_kind\":{\"type\":\"string\",\"enum\":[\"path\",\"url\"]},"
+	  "\"source\":{\"type\":\"string\"},"
+	  "\"path\":{\"type\":\"string\"},"
+	  "\"default_branch\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"state\":{\"type\":\"string\",\"enum\":[\"cloning\",\"ready\",\"failed\"]},"
+	  "\"error\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}" },
+	{ "RepositoryCreate", "{\"type\":\"object\",\"description\":\"path or url, not "
+			      "both\",\"additionalProperties\":false,\"properties\":{"
+			      "\"name\":{\"type\":\"string\",\"nullable\":true},"
+			      "\"path\":{\"type\":\"string\",\"nullable\":true},"
+			      "\"url\":{\"type\":\"string\",\"nullable\":true}}}" },
+	{ "Job",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"kind\",\"state\",\"attempts\",\"max_attempts\","
+	  "\"run_at\",\"last_error\",\"created_at\",\"updated_at\","
+	  "\"finished_at\",\"repository_id\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"kind\":{\"type\":\"string\"},"
+	  "\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"done\",\"dead\"]},"
+	  "\"attempts\":{\"type\":\"integer\"},"
+	  "\"max_attempts\":{\"type\":\"integer\"},"
+	  "\"run_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"last_error\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"finished_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"repository_id\":{\"type\":\"string\"}}}" },
+};
+
 int api_repositories_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_spec routes[] = {
@@ -577,5 +619,9 @@ int api_repositories_register(struct http_router *router, struct api_context *ct
 		    .response_schema = "Job",
 		    .permission = RBAC_SELF } },
 	};
+	if (http_router_add_schemas(router, repositories_schemas,
+				    sizeof(repositories_schemas) / sizeof(*repositories_schemas),
+				    e) != 0)
+		return -1;
 	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
 }

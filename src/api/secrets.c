@@ -1082,6 +1082,42 @@ static struct http_response handle_delete(struct http_request *req)
 	return http_response_empty(204);
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const char secret_schema[] =
+	"{\"type\":\"object\","
+	"\"required\":[\"id\",\"name\",\"scope\",\"project\",\"version\","
+	"\"key_version\",\"created_at\",\"updated_at\"],\"properties\":{"
+	"\"id\":{\"type\":\"string\"},"
+	"\"name\":{\"type\":\"string\"},"
+	"\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
+	"\"project\":{\"type\":\"string\",\"nullable\":true},"
+	"\"version\":{\"type\":\"integer\"},"
+	"\"key_version\":{\"type\":\"integer\"},"
+	"\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	"\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}";
+
+static const struct http_schema_spec secrets_schemas[] = {
+	{ "Secret", secret_schema },
+	{ "SecretList", secret_schema },
+	{ "SecretCreate",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"name\",\"value\"],\"properties\":{"
+	  "\"name\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z_][A-Za-z0-9_]{0,127}$\"},"
+	  "\"value\":{\"type\":\"string\",\"maxLength\":65536,\"description\":\"write-only: never "
+	  "answered\"},"
+	  "\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
+	  "\"project\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":"
+	  "\"else ?project=\"}}}" },
+	{ "SecretPut",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"value\"],\"properties\":{"
+	  "\"value\":{\"type\":\"string\",\"maxLength\":65536,\"description\":\"write-only: never "
+	  "answered\"},"
+	  "\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
+	  "\"project\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":"
+	  "\"else ?project=\"}}}" },
+};
+
 int api_secrets_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	if (secrets_check_master_key(ctx, e) != 0)
@@ -1126,5 +1162,8 @@ int api_secrets_register(struct http_router *router, struct api_context *ctx, st
 		    .query = "project",
 		    .success_status = 204 } },
 	};
+	if (http_router_add_schemas(router, secrets_schemas,
+				    sizeof(secrets_schemas) / sizeof(*secrets_schemas), e) != 0)
+		return -1;
 	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
 }

@@ -154,6 +154,43 @@ static struct http_response tokens_revoke(struct http_request *req)
 	return http_response_empty(204);
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec tokens_schemas[] = {
+	{ "Token",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"user_id\",\"name\",\"scopes\",\"project\","
+	  "\"expires_at\",\"last_used_at\",\"created_at\",\"revoked_at\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"user_id\":{\"type\":\"string\"},"
+	  "\"name\":{\"type\":\"string\"},"
+	  "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"expires_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"last_used_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+	  "\"revoked_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true}}}" },
+	{ "TokenInput",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"name\"],\"properties\":{"
+	  "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100},"
+	  "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true,\"minLength\":1},"
+	  "\"expires_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true},"
+	  "\"expires_in\":{\"type\":\"integer\",\"nullable\":true,\"minimum\":1,\"description\":"
+	  "\"seconds\"}}}" },
+	{ "NewToken",
+	  "{\"type\":\"object\","
+	  "\"required\":[\"id\",\"name\",\"user_id\",\"scopes\",\"project\","
+	  "\"token\",\"expires_at\"],\"properties\":{"
+	  "\"id\":{\"type\":\"string\"},"
+	  "\"name\":{\"type\":\"string\"},"
+	  "\"user_id\":{\"type\":\"string\"},"
+	  "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"project\":{\"type\":\"string\",\"nullable\":true},"
+	  "\"token\":{\"type\":\"string\",\"description\":\"shown once\"},"
+	  "\"expires_at\":{\"type\":\"integer\",\"format\":\"int64\",\"nullable\":true}}}" },
+};
+
 int tokens_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_spec routes[] = {
@@ -179,6 +216,9 @@ int tokens_register(struct http_router *router, struct api_context *ctx, struct 
 		    .permission = RBAC_SELF,
 		    .success_status = 204 } },
 	};
+	if (http_router_add_schemas(router, tokens_schemas,
+				    sizeof(tokens_schemas) / sizeof(*tokens_schemas), e) != 0)
+		return -1;
 	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
 		return -1;
 	return 0;

@@ -278,6 +278,29 @@ static struct http_response agents_token_create(struct http_request *req)
 	return res;
 }
 
+/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
+static const struct http_schema_spec users_schemas[] = {
+	{ "User", "{\"type\":\"object\","
+		  "\"required\":[\"id\",\"name\",\"email\",\"kind\",\"created_by\","
+		  "\"created_at\",\"disabled\"],\"properties\":{"
+		  "\"id\":{\"type\":\"string\"},"
+		  "\"name\":{\"type\":\"string\"},"
+		  "\"email\":{\"type\":\"string\",\"nullable\":true},"
+		  "\"kind\":{\"type\":\"string\",\"enum\":[\"human\",\"agent\"]},"
+		  "\"created_by\":{\"type\":\"string\",\"nullable\":true},"
+		  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
+		  "\"disabled\":{\"type\":\"boolean\"}}}" },
+	{ "UserInput", "{\"type\":\"object\","
+		       "\"required\":[\"name\",\"email\",\"password\"],\"properties\":{"
+		       "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+		       "\"email\":{\"type\":\"string\"},"
+		       "\"password\":{\"type\":\"string\"},"
+		       "\"role\":{\"type\":\"string\"}}}" },
+	{ "AgentInput", "{\"type\":\"object\","
+			"\"required\":[\"name\"],\"properties\":{"
+			"\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64}}}" },
+};
+
 int users_register(struct http_router *router, struct api_context *ctx, struct err *e)
 {
 	const struct http_route_spec routes[] = {
@@ -332,6 +355,9 @@ int users_register(struct http_router *router, struct api_context *ctx, struct e
 		    .permission = "agent:run",
 		    .success_status = 201 } },
 	};
+	if (http_router_add_schemas(router, users_schemas,
+				    sizeof(users_schemas) / sizeof(*users_schemas), e) != 0)
+		return -1;
 	if (http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e) != 0)
 		return -1;
 	return 0;

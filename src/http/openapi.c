@@ -233,7 +233,8 @@ static json_t *error_schema(void)
 			 "type", "string");
 }
 
-static json_t *components(const struct http_openapi_info *info, json_t *used_schemas)
+static json_t *components(const struct http_router *router, const struct http_openapi_info *info,
+			  json_t *used_schemas)
 {
 	json_t *schemas = json_object();
 	json_object_set_new(schemas, "Error", error_schema());
@@ -241,8 +242,9 @@ static json_t *components(const struct http_openapi_info *info, json_t *used_sch
 	json_t *value;
 	json_object_foreach(used_schemas, name, value)
 	{
-		const json_t *given =
-			info && info->schemas ? json_object_get(info->schemas, name) : NULL;
+		const json_t *given = http_router_schema(router, name);
+		if (!given && info && info->schemas)
+			given = json_object_get(info->schemas, name);
 		json_object_set_new(schemas, name,
 				    given ? json_deep_copy(given)
 					  : json_pack("{s:s}", "type", "object"));
@@ -290,7 +292,7 @@ json_t *http_openapi_build(const struct http_router *router, const struct http_o
 		buf_free(&method);
 	}
 	json_object_set_new(doc, "paths", paths);
-	json_object_set_new(doc, "components", components(info, used_schemas));
+	json_object_set_new(doc, "components", components(router, info, used_schemas));
 	json_decref(used_schemas);
 	return doc;
 }

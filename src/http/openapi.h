@@ -17,8 +17,9 @@ struct http_openapi_info {
 	const char *version;	 /* the API document's version */
 	const char *description; /* may be NULL */
 	/*
-	 * name -> JSON Schema of the schemas routes name; a name routes use
-	 * but this object lacks becomes a plain object schema. May be NULL.
+	 * name -> JSON Schema of the schemas routes name, for names the router
+	 * has no schema for (http_router_add_schema wins); a name neither has
+	 * becomes a plain object schema. May be NULL.
 	 */
 	const json_t *schemas;
 };

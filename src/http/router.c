@@ -8,6 +8,7 @@
 #include "util/xalloc.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,7 @@ struct kept {
 struct http_router {
 	struct vec routes; /* struct http_route * */
 	struct vec kept;   /* struct kept * */
+	json_t *schemas;   /* name -> schema object; NULL until the first */
 	http_guard_fn *guard;
 	void *guard_user;
 };
@@ -123,6 +125,7 @@ void http_router_free(struct http_router *router)
 		k->free_fn(k->ptr);
 	}
 	vec_free(&router->kept, free);
+	json_decref(router->schemas);
 	free(router);
 }
 
@@ -490,4 +493,42 @@ int http_router_add_all(struct http_router *router, const struct http_route_spec
 				    &routes[i].meta, e) != 0)
 			return -1;
 	return 0;
+}
+
+int http_router_add_schema(struct http_router *router, const char *name, const char *json_text,
+			   struct err *e)
+{
+	if (!name || !*name)
+		return err_set(e, "schema without a name");
+	if (router->schemas && json_object_get(router->schemas, name))
+		return err_set(e, "schema %s registered twice", name);
+	json_error_t error;
+	json_t *schema = json_loads(json_text ? json_text : "", JSON_REJECT_DUPLICATES, &error);
+	if (!schema)
+		return err_set(e, "schema %s: line %d, column %d: %s", name, error.line,
+			       error.column, error.text);
+	if (!json_is_object(schema)) {
+		json_decref(schema);
+		return err_set(e, "schema %s: not a JSON object", name);
+	}
+	if (!router->schemas)
+		router->schemas = json_object();
+	json_object_set_new(router->schemas, name, schema);
+	return 0;
+}
+
+int http_router_add_schemas(struct http_router *router, const struct http_schema_spec *schemas,
+			    size_t count, struct err *e)
+{
+	for (size_t i = 0; i < count; i++)
+		if (http_router_add_schema(router, schemas[i].name, schemas[i].json, e) != 0)
+			return -1;
+	return 0;
+}
+
+const struct json_t *http_router_schema(const struct http_router *router, const char *name)
+{
+	if (!router->schemas || !name)
+		return NULL;
+	return json_object_get(router->schemas, name);
 }

@@ -18,6 +18,7 @@ struct arena;
 struct err;
 struct http_route;
 struct http_router;
+struct json_t;
 
 /* A name and a value: path parameters, query arguments, request headers. */
 struct http_pair {
@@ -124,6 +125,28 @@ struct http_route_spec {
 /* Adds every row with the same user_data; stops at the first error. */
 int http_router_add_all(struct http_router *router, const struct http_route_spec *routes,
 			size_t count, void *user_data, struct err *e);
+
+/*
+ * The body schemas routes name in request_schema and response_schema: an
+ * OpenAPI 3.0 schema object as JSON text, registered by the module that
+ * adds the routes, next to its route table. The OpenAPI document emits
+ * them under components.schemas. Fails on text that is not one JSON object
+ * or on a name already registered.
+ */
+int http_router_add_schema(struct http_router *router, const char *name, const char *json_text,
+			   struct err *e);
+
+/* One row of a module's schema table. */
+struct http_schema_spec {
+	const char *name; /* "SecretCreate" */
+	const char *json; /* "{\"type\": \"object\", \"properties\": {…}}" */
+};
+
+/* Registers every row; stops at the first error. */
+int http_router_add_schemas(struct http_router *router, const struct http_schema_spec *schemas,
+			    size_t count, struct err *e);
+/* The schema registered under name (owned by the router), or NULL. */
+const struct json_t *http_router_schema(const struct http_router *router, const char *name);
 
 /* The table, in the order routes were added. */
 size_t http_router_count(const struct http_router *router);

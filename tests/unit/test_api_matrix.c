@@ -1016,6 +1016,255 @@ static void test_rbac_matrix(void **state)
 	assert_true(audited > 100);
 }
 
+/* ---- 0. the OpenAPI schemas against the answers ---- */
+
+/* A schema as written, or the one its $ref names in the document. */
+static json_t *schema_resolve(json_t *doc, json_t *schema)
+{
+	const char *ref = json_string_value(json_object_get(schema, "$ref"));
+	if (!ref || !str_starts_with(ref, "#/components/schemas/"))
+		return schema;
+	return json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"),
+			       ref + strlen("#/components/schemas/"));
+}
+
+/*
+ * Adds to problems (one line each, at path) where value disagrees with
+ * schema: a JSON type other than the declared one, null where the schema is
+ * not nullable, a value outside its enum, a required property missing, a
+ * property an additionalProperties: false schema does not list.
+ */
+static void schema_check(json_t *doc, json_t *schema, const json_t *value, const char *path,
+			 struct buf *problems)
+{
+	schema = schema_resolve(doc, schema);
+	if (!json_is_object(schema)) {
+		buf_addf(problems, "%s: no schema\n", path);
+		return;
+	}
+	if (json_is_null(value)) {
+		if (!json_is_true(json_object_get(schema, "nullable")))
+			buf_addf(problems, "%s: null, but not nullable\n", path);
+		return;
+	}
+	const char *type = json_string_value(json_object_get(schema, "type"));
+	bool ok = !type || (str_eq(type, "string") && json_is_string(value)) ||
+		  (str_eq(type, "integer") && json_is_integer(value)) ||
+		  (str_eq(type, "number") && json_is_number(value)) ||
+		  (str_eq(type, "boolean") && json_is_boolean(value)) ||
+		  (str_eq(type, "array") && json_is_array(value)) ||
+		  (str_eq(type, "object") && json_is_object(value));
+	if (!ok) {
+		char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+		buf_addf(problems, "%s: %.60s is not of type %s\n", path, text, type);
+		free(text);
+		return;
+	}
+	json_t *choices = json_object_get(schema, "enum");
+	if (choices) {
+		bool found = false;
+		size_t i;
+		json_t *choice;
+		json_array_foreach(choices, i, choice) found = found || json_equal(choice, value);
+		if (!found)
+			buf_addf(problems, "%s: %s is not in the enum\n", path,
+				 json_is_string(value) ? json_string_value(value) : "value");
+	}
+	struct buf at = BUF_INIT;
+	if (json_is_array(value)) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(value, i, item)
+		{
+			buf_reset(&at);
+			buf_addf(&at, "%s[%zu]", path, i);
+			schema_check(doc, json_object_get(schema, "items"), item, buf_cstr(&at),
+				     problems);
+		}
+	}
+	if (json_is_object(value)) {
+		json_t *properties = json_object_get(schema, "properties");
+		json_t *additional = json_object_get(schema, "additionalProperties");
+		size_t i;
+		json_t *name;
+		json_array_foreach(json_object_get(schema, "required"), i, name)
+		{
+			if (!json_object_get(value, json_string_value(name)))
+				buf_addf(problems, "%s: required %s missing\n", path,
+					 json_string_value(name));
+		}
+		const char *key;
+		json_t *member;
+		json_object_foreach((json_t *)value, key, member)
+		{
+			buf_reset(&at);
+			buf_addf(&at, "%s.%s", path, key);
+			json_t *declared = json_object_get(properties, key);
+			if (declared)
+				schema_check(doc, declared, member, buf_cstr(&at), problems);
+			else if (json_is_false(additional))
+				buf_addf(problems, "%s: not in the schema\n", buf_cstr(&at));
+			else if (json_is_object(additional))
+				schema_check(doc, additional, member, buf_cstr(&at), problems);
+		}
+	}
+	buf_free(&at);
+}
+
+/* The documented success body of METHOD pattern: a $ref, or the list envelope. */
+static json_t *response_schema(json_t *doc, const char *method, const char *pattern, int status)
+{
+	char lower[16], code[8];
+	size_t n = 0;
+	for (; n < sizeof(lower) - 1 && method[n]; n++)
+		lower[n] = (char)(method[n] | 0x20);
+	lower[n] = '\0';
+	snprintf(code, sizeof(code), "%d", status);
+	json_t *op =
+		json_object_get(json_object_get(json_object_get(doc, "paths"), pattern), lower);
+	return json_object_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(op, "responses"), code),
+					"content"),
+			"application/json"),
+		"schema");
+}
+
+/* The reply to METHOD pattern carries its documented schema; fails naming each problem. */
+static void expect_schema(json_t *doc, const char *method, const char *pattern,
+			  const struct reply *r)
+{
+	json_t *schema = response_schema(doc, method, pattern, (int)r->status);
+	if (!schema)
+		fail_msg("%s %s: no documented %ld response: %s", method, pattern, r->status,
+			 short_body(r));
+	struct buf problems = BUF_INIT;
+	schema_check(doc, schema, r->json, "$", &problems);
+	if (problems.len)
+		fail_msg("%s %s answered against its schema:\n%s", method, pattern,
+			 buf_cstr(&problems));
+	buf_free(&problems);
+}
+
+static json_t *fetch_openapi(struct fixture *f)
+{
+	struct reply r;
+	call(f, "GET", "/api/v1/openapi.json", NULL, NULL, &r);
+	expect_status(&r, 200, "openapi.json");
+	json_t *doc = json_incref(r.json);
+	reply_free(&r);
+	return doc;
+}
+
+/*
+ * Every schema a route names was registered by its module (not left to the
+ * placeholder object), and real answers agree with their schemas.
+ */
+static void test_openapi_schemas(void **state)
+{
+	struct fixture *f = *state;
+	json_t *doc = fetch_openapi(f);
+	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	struct buf missing = BUF_INIT;
+	for (size_t i = 0; i < http_router_count(f->router); i++) {
+		const struct http_route *route = http_router_at(f->router, i);
+		const struct http_route_meta *meta = http_route_meta(route);
+		const char *names[] = { meta->request_schema, meta->response_schema };
+		for (size_t k = 0; k < 2; k++) {
+			if (!names[k])
+				continue;
+			json_t *emitted = json_object_get(schemas, names[k]);
+			if (!http_router_schema(f->router, names[k]))
+				buf_addf(&missing,
+					 "%s %s names schema %s, which no module registered\n",
+					 http_route_method(route), http_route_pattern(route),
+					 names[k]);
+			else if (!json_equal(emitted,
+					     (json_t *)http_router_schema(f->router, names[k])) ||
+				 json_object_size(json_object_get(emitted, "properties")) == 0)
+				buf_addf(&missing,
+					 "schema %s: not emitted as registered, or without "
+					 "properties\n",
+					 names[k]);
+		}
+	}
+	if (missing.len)
+		fail_msg("%s", buf_cstr(&missing));
+	buf_free(&missing);
+
+	/* Login, refresh, me. */
+	struct reply r;
+	struct buf body = BUF_INIT;
+	buf_addf(&body, "{\"name\":\"admin\",\"password\":\"%s\"}", f->admin_password);
+	call(f, "POST", "/api/v1/auth/login", NULL, buf_cstr(&body), &r);
+	expect_status(&r, 200, "login");
+	expect_schema(doc, "POST", "/api/v1/auth/login", &r);
+	char *access = xstrdup(reply_str(&r, "access_token"));
+	buf_reset(&body);
+	buf_addf(&body, "{\"refresh_token\":\"%s\"}", reply_str(&r, "refresh_token"));
+	reply_free(&r);
+	call(f, "POST", "/api/v1/auth/refresh", NULL, buf_cstr(&body), &r);
+	expect_status(&r, 200, "refresh");
+	expect_schema(doc, "POST", "/api/v1/auth/refresh", &r);
+	reply_free(&r);
+	call(f, "GET", "/api/v1/auth/me", access, NULL, &r);
+	expect_status(&r, 200, "me");
+	expect_schema(doc, "GET", "/api/v1/auth/me", &r);
+	reply_free(&r);
+
+	/* A secret, created, read and listed. */
+	call(f, "POST", "/api/v1/secrets", access,
+	     "{\"name\":\"schema_secret\",\"value\":\"v\",\"scope\":\"deploy\"}", &r);
+	expect_status(&r, 201, "create a secret");
+	expect_schema(doc, "POST", "/api/v1/secrets", &r);
+	reply_free(&r);
+	call(f, "GET", "/api/v1/secrets/schema_secret", access, NULL, &r);
+	expect_status(&r, 200, "get a secret");
+	expect_schema(doc, "GET", "/api/v1/secrets/{name}", &r);
+	reply_free(&r);
+	call(f, "GET", "/api/v1/secrets", access, NULL, &r);
+	expect_status(&r, 200, "list secrets");
+	expect_schema(doc, "GET", "/api/v1/secrets", &r);
+	reply_free(&r);
+
+	/* A repository registered by path, and the users and audit lists. */
+	struct buf tree = BUF_INIT;
+	buf_addf(&tree, "%s/schema-repo", f->dir);
+	buf_reset(&body);
+	buf_addf(&body, "git init -q '%s' >/dev/null 2>&1", buf_cstr(&tree));
+	assert_int_equal(system(buf_cstr(&body)), 0);
+	buf_reset(&body);
+	buf_addf(&body, "{\"path\":\"%s\"}", buf_cstr(&tree));
+	call(f, "POST", "/api/v1/repositories", access, buf_cstr(&body), &r);
+	expect_status(&r, 201, "register a repository");
+	expect_schema(doc, "POST", "/api/v1/repositories", &r);
+	buf_reset(&body);
+	buf_addf(&body, "/api/v1/repositories/%s", reply_str(&r, "id"));
+	reply_free(&r);
+	call(f, "GET", buf_cstr(&body), access, NULL, &r);
+	expect_status(&r, 200, "get a repository");
+	expect_schema(doc, "GET", "/api/v1/repositories/{id}", &r);
+	reply_free(&r);
+	const char *lists[] = { "/api/v1/users",	"/api/v1/repositories",
+				"/api/v1/audit",	"/api/v1/roles",
+				"/api/v1/tokens",	"/api/v1/deployment-providers",
+				"/api/v1/role-bindings" };
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		call(f, "GET", lists[i], access, NULL, &r);
+		expect_status(&r, 200, lists[i]);
+		expect_schema(doc, "GET", lists[i], &r);
+		reply_free(&r);
+	}
+	call(f, "GET", "/api/v1/deployment-providers/flyio", access, NULL, &r);
+	expect_status(&r, 200, "a deployment provider");
+	expect_schema(doc, "GET", "/api/v1/deployment-providers/{id}", &r);
+	reply_free(&r);
+	buf_free(&tree);
+	buf_free(&body);
+	free(access);
+	json_decref(doc);
+}
+
 /* ---- 2. hostile input ---- */
 
 /* want_status: the exact status; ANY_4XX; or LENIENT (no 5xx, errors well shaped). */
@@ -1074,7 +1323,7 @@ static json_t *schema_properties(json_t *doc, const char *pattern, const char *m
 	return json_is_object(properties) && json_object_size(properties) ? properties : NULL;
 }
 
-/* Every field name the API's request bodies use today, for schemas that list none. */
+/* Field names the API's request bodies use, sent to routes that take no body. */
 static const char *const fallback_fields[] = {
 	"name",	       "email",	     "password",    "role",	     "role_id",
 	"user",	       "user_id",    "value",	    "scope",	     "project",
@@ -1221,7 +1470,12 @@ static void test_hostile_input(void **state)
 			reply_free(&r);
 		}
 
-		/* Wrong types: each named field alone, then each in a plausible body. */
+		/*
+		 * Wrong types: each field of the route's request schema alone (a
+		 * 4xx is due unless the value fits the field's schema), then each
+		 * in a plausible body. Routes without a body schema get the names
+		 * the API's bodies use, to show that a body they ignore is harmless.
+		 */
 		json_t *properties = schema_properties(doc, c->pattern, c->method);
 		const char *names[64];
 		size_t name_count = 0;
@@ -1233,6 +1487,12 @@ static void test_hostile_input(void **state)
 				if (name_count < 63)
 					names[name_count++] = key;
 			}
+		} else if (reads_body) {
+			failure_add(
+				&fl, c->pattern,
+				"%s %s: its request schema %s lists no properties in the OpenAPI "
+				"document",
+				c->method, c->pattern, c->meta->request_schema);
 		} else {
 			for (size_t k = 0; fallback_fields[k] && name_count < 63; k++)
 				names[name_count++] = fallback_fields[k];
@@ -1251,7 +1511,16 @@ static void test_hostile_input(void **state)
 				json_t *deep = json_deep_copy(base);
 				json_object_set(deep, names[k], value);
 				json_t *bodies[] = { alone, deep };
-				for (int b = odd_values[v].alone ? 0 : 1;
+				/* A value the schema allows may be a success alone. */
+				bool fits = false;
+				if (properties) {
+					struct buf problems = BUF_INIT;
+					schema_check(doc, json_object_get(properties, names[k]),
+						     value, names[k], &problems);
+					fits = problems.len == 0;
+					buf_free(&problems);
+				}
+				for (int b = odd_values[v].alone && !fits ? 0 : 1;
 				     b < (odd_values[v].deep ? 2 : 1); b++) {
 					char *text = json_dumps(bodies[b], JSON_COMPACT);
 					struct request rq = { .method = c->method,
@@ -1754,9 +2023,10 @@ static void test_credentials_over_http(void **state)
 	free(cookie_token);
 }
 
-#define MATRIX_TESTS(setup)                                                           \
-	cmocka_unit_test_setup_teardown(test_rbac_matrix, setup, teardown),           \
-		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown), \
+#define MATRIX_TESTS(setup)                                                             \
+	cmocka_unit_test_setup_teardown(test_rbac_matrix, setup, teardown),             \
+		cmocka_unit_test_setup_teardown(test_openapi_schemas, setup, teardown), \
+		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),   \
 		cmocka_unit_test_setup_teardown(test_credentials_over_http, setup, teardown)
 
 int main(void)

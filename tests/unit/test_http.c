@@ -240,6 +240,16 @@ static int setup(void **state)
 					    .permission = "secret:read" });
 	add_route("GET /files/{path...}", handle_files, (struct http_route_meta){ 0 });
 	add_route("GET /page", handle_page, (struct http_route_meta){ 0 });
+	static const struct http_schema_spec schemas[] = {
+		{ "Token", "{\"type\": \"object\", \"required\": [\"id\"], "
+			   "\"properties\": {\"id\": {\"type\": \"string\"}}}" },
+		{ "Anything", "{\"type\": \"object\", \"properties\": {}}" },
+		{ "Item", "{\"type\": \"object\", \"properties\": {\"id\": {\"type\": "
+			  "\"integer\"}}}" },
+	};
+	if (http_router_add_schemas(fx.router, schemas, sizeof(schemas) / sizeof(*schemas), &e) !=
+	    0)
+		fail_msg("%s", e.msg);
 	struct http_server_options options = {
 		.listen = "127.0.0.1:0",
 		.threads = 4,
@@ -461,6 +471,54 @@ static void test_routing_with_params(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.body.len, 0);
 	reply_free(&r);
+}
+
+static void test_router_schemas(void **state)
+{
+	struct http_router *router = http_router_new();
+	struct err e = ERR_INIT;
+	assert_null(http_router_schema(router, "Thing"));
+	assert_int_equal(http_router_add_schema(router, "Thing",
+						"{\"type\": \"object\", \"properties\": "
+						"{\"id\": {\"type\": \"string\"}}}",
+						&e),
+			 0);
+	const json_t *thing = http_router_schema(router, "Thing");
+	assert_non_null(thing);
+	assert_string_equal(json_string_value(json_object_get(thing, "type")), "object");
+	/* Twice, not JSON, not an object, duplicate keys, no name: refused, naming the schema. */
+	assert_int_equal(http_router_add_schema(router, "Thing", "{}", &e), -1);
+	assert_non_null(strstr(e.msg, "Thing"));
+	assert_int_equal(http_router_add_schema(router, "Bad", "{\"type\": ", &e), -1);
+	assert_non_null(strstr(e.msg, "Bad"));
+	assert_int_equal(http_router_add_schema(router, "Bad", "[]", &e), -1);
+	assert_int_equal(http_router_add_schema(router, "Bad", "{\"a\": 1, \"a\": 2}", &e), -1);
+	assert_int_equal(http_router_add_schema(router, "", "{}", &e), -1);
+	assert_null(http_router_schema(router, "Bad"));
+	/* The document takes the router's schema over http_openapi_info's, else a placeholder. */
+	assert_int_equal(http_router_add(router, "POST /api/v1/things", handle_echo, NULL,
+					 &(struct http_route_meta){ .request_schema = "Thing",
+								    .response_schema = "Other" },
+					 &e),
+			 0);
+	json_t *given =
+		json_pack("{s:{s:s},s:{s:s}}", "Thing", "type", "string", "Other", "type", "array");
+	struct http_openapi_info info = { .schemas = given };
+	json_t *doc = http_openapi_build(router, &info);
+	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	assert_true(json_equal(json_object_get(schemas, "Thing"), (json_t *)thing));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(schemas, "Other"), "type")),
+		"array");
+	json_decref(doc);
+	doc = http_openapi_build(router, NULL);
+	schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(schemas, "Other"), "type")),
+		"object");
+	json_decref(doc);
+	json_decref(given);
+	http_router_free(router);
 }
 
 static void test_router_table(void **state)
@@ -952,6 +1010,20 @@ static void test_openapi_matches_router(void **state)
 			assert_non_null(json_object_get(json_object_get(components, "responses"),
 							ref + strlen("#/components/responses/")));
 		}
+		/* Every schema it names was registered, and is in the document as it was. */
+		const char *named[] = { meta->request_schema, meta->response_schema };
+		for (size_t n = 0; n < 2; n++) {
+			if (!named[n])
+				continue;
+			const json_t *registered = http_router_schema(fx.router, named[n]);
+			if (!registered)
+				fail_msg("%s %s names schema %s, which nobody registered",
+					 http_route_method(route), http_route_pattern(route),
+					 named[n]);
+			assert_true(json_equal(
+				json_object_get(json_object_get(components, "schemas"), named[n]),
+				(json_t *)registered));
+		}
 		if (http_route_param_count(route) > 0)
 			assert_non_null(json_object_get(responses, "404"));
 		if (meta->permission)
@@ -1349,6 +1421,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_routing_with_params, setup, teardown),
 		cmocka_unit_test(test_router_table),
+		cmocka_unit_test(test_router_schemas),
 		cmocka_unit_test_setup_teardown(test_not_found_and_method_not_allowed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
