@@ -262,9 +262,11 @@ static bool patterns_listed(const json_t *types, const char *activity)
 		return strcmp(json_string_value(types), activity) == 0;
 	size_t i;
 	const json_t *type;
-	json_array_foreach(types, i,
-			   type) if (json_is_string(type) &&
-				     strcmp(json_string_value(type), activity) == 0) return true;
+	json_array_foreach(types, i, type)
+	{
+		if (json_is_string(type) && strcmp(json_string_value(type), activity) == 0)
+			return true;
+	}
 	return false;
 }
 
@@ -284,6 +286,19 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 		return false;
 	}
 	const json_t *filters = trigger->filters;
+	bool pull = strcmp(ev->name, "pull_request") == 0 ||
+		    strcmp(ev->name, "pull_request_target") == 0;
+	/* A local run is a push to an open pull request unless told otherwise. */
+	const char *activity = ev->activity ? ev->activity : pull ? "synchronize" : NULL;
+	const json_t *types = json_object_get(filters, "types");
+	/* Without types: (a bare `on: pull_request` too) GitHub runs on opened,
+	 * synchronize and reopened. */
+	if (pull && !types && strcmp(activity, "opened") != 0 &&
+	    strcmp(activity, "synchronize") != 0 && strcmp(activity, "reopened") != 0) {
+		say(why, "pull_request runs on opened, synchronize and reopened, not %s%s",
+		    activity, "");
+		return false;
+	}
 	if (!json_is_object(filters))
 		return true;
 	const char *ref = ev->ref ? ev->ref : "";
@@ -307,18 +322,7 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 		}
 		/* GitHub: "Path filters are not evaluated for pushes of tags." */
 		check_paths = !is_tag;
-	} else if (strcmp(ev->name, "pull_request") == 0 ||
-		   strcmp(ev->name, "pull_request_target") == 0) {
-		/* A local run is a push to an open pull request unless told otherwise;
-		 * without types: GitHub runs on opened, synchronize and reopened. */
-		const char *activity = ev->activity ? ev->activity : "synchronize";
-		const json_t *types = json_object_get(filters, "types");
-		if (!types && strcmp(activity, "opened") != 0 &&
-		    strcmp(activity, "synchronize") != 0 && strcmp(activity, "reopened") != 0) {
-			say(why, "pull_request runs on opened, synchronize and reopened, not %s%s",
-			    activity, "");
-			return false;
-		}
+	} else if (pull) {
 		bool defined;
 		if (!filter_allows(filters, "branches", ev->base_ref ? ev->base_ref : "",
 				   &defined)) {
@@ -327,11 +331,6 @@ bool trigger_matches(const struct workflow *wf, const struct trigger_event *ev, 
 			return false;
 		}
 	}
-	const json_t *types = json_object_get(filters, "types");
-	const char *activity = ev->activity;
-	if (!activity &&
-	    (strcmp(ev->name, "pull_request") == 0 || strcmp(ev->name, "pull_request_target") == 0))
-		activity = "synchronize";
 	if (types && activity && !patterns_listed(types, activity)) {
 		say(why, "its types filter does not list %s%s", activity, "");
 		return false;

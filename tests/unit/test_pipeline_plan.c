@@ -339,6 +339,16 @@ static void test_trigger_events(void **state)
 	struct trigger_event ev = { .name = "pull_request", .ref = "refs/pull/1/merge" };
 	assert_false(trigger_matches(wf, &ev, &why));
 	assert_string_equal(why.data, "not triggered by pull_request");
+	workflow_free(wf);
+
+	/* A bare pull_request runs on opened, synchronize and reopened only. */
+	wf = workflow("on: pull_request\n");
+	ev.activity = "reopened";
+	assert_true(trigger_matches(wf, &ev, &why));
+	ev.activity = "closed";
+	assert_false(trigger_matches(wf, &ev, &why));
+	assert_string_equal(why.data,
+			    "pull_request runs on opened, synchronize and reopened, not closed");
 	buf_free(&why);
 	workflow_free(wf);
 }
