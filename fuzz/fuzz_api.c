@@ -186,7 +186,7 @@ static void setup(void)
 static const char *fill_path(const struct http_route *route, const char *value, struct arena *arena)
 {
 	struct buf out = BUF_INIT;
-	const char *project = http_route_meta(route) ? http_route_meta(route)->project_param : NULL;
+	const char *project = http_route_meta(route)->project_param;
 	bool has_project = false;
 	for (const char *p = http_route_pattern(route); *p;) {
 		const char *end = *p == '{' ? strchr(p, '}') : NULL;

@@ -118,13 +118,18 @@ int api_list_rows(struct http_request *req, struct store *store, const char *sel
 
 struct http_response api_list_page(struct http_request *req, struct store *store,
 				   const char *select_where, const struct store_param *params,
-				   size_t count)
+				   size_t count, void (*decode)(json_t *row))
 {
 	json_t *rows;
 	char *next;
 	struct http_response error;
 	if (api_list_rows(req, store, select_where, params, count, &rows, &next, &error) != 0)
 		return error;
+	if (decode) {
+		size_t i;
+		json_t *row;
+		json_array_foreach(rows, i, row) decode(row);
+	}
 	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
 	free(next);
 	return res;

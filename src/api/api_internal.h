@@ -29,10 +29,11 @@ const char *api_actor(const struct http_request *req);
 /*
  * One page of a list. select_where is "SELECT … FROM … WHERE cond" over a
  * table with an `id` column; ids are time-ordered, so pages follow creation.
+ * decode (may be NULL) rewrites each row in place before it is answered.
  */
 struct http_response api_list_page(struct http_request *req, struct store *store,
 				   const char *select_where, const struct store_param *params,
-				   size_t count);
+				   size_t count, void (*decode)(json_t *row));
 /* The same, handing back the rows (and the id to continue after, or NULL) to post-process. */
 int api_list_rows(struct http_request *req, struct store *store, const char *select_where,
 		  const struct store_param *params, size_t count, json_t **rows, char **next,

@@ -1,6 +1,7 @@
 #include "api/audit.h"
 
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "http/response.h"
 #include "http/router.h"
 #include "store/store.h"
@@ -347,7 +348,7 @@ static struct http_response handle_audit_list(struct http_request *req)
 	buf_free(&sql);
 	if (rc != 0) {
 		http_page_free(&page);
-		return http_response_error(500, "cannot read the audit log: %s", e.msg);
+		return api_store_error(req, &e, "audit entry");
 	}
 	size_t total = json_array_size(rows);
 	bool more = total > page.limit;

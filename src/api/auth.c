@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/map.h"
 #include "util/str.h"
+#include "util/xalloc.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -651,8 +652,7 @@ int api_create_user(struct api_context *ctx, const char *name, const char *email
 int api_bootstrap_admin(struct api_context *ctx, char **password_out, struct err *e)
 {
 	*password_out = NULL;
-	if (rbac_bootstrap(ctx->store, e) != 0)
-		return -1;
+	/* Without the system roles there is no admin binding; api_create_user makes them. */
 	json_t *row = NULL;
 	if (store_query_one(
 		    ctx->store,
@@ -752,9 +752,7 @@ int api_auth_register(struct http_router *router, struct api_context *ctx, struc
 	if (users_register(router, ctx, e) != 0 || tokens_register(router, ctx, e) != 0 ||
 	    rbac_register(router, ctx, e) != 0)
 		return -1;
-	struct auth_state *state = calloc(1, sizeof(*state));
-	if (!state)
-		return err_set(e, "out of memory");
+	struct auth_state *state = xcalloc(1, sizeof(*state));
 	state->ctx = ctx;
 	pthread_mutex_init(&state->lock, NULL);
 	state->scopes_by_token = map_new();

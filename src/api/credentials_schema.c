@@ -18,6 +18,7 @@
 #include "http/response.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #include <sodium.h>
@@ -140,14 +141,13 @@ static char *provider_ids(const struct credentials_module *m)
 
 bool credentials_id_valid(const char *id)
 {
-	if (!id || !*id || strlen(id) > 200)
+	size_t len = id ? strlen(id) : 0;
+	if (len == 0 || len > 200)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
-	json_t *utf8 = json_string(id); /* NULL when not UTF-8 */
-	json_decref(utf8);
-	return utf8 != NULL;
+	return str_utf8_invalid_at(id, len) == len;
 }
 
 int credentials_clip(const char *s, int max)

@@ -384,6 +384,16 @@ static struct http_response handle_get_analysis(struct http_request *req)
 
 /* --- suggestions --- */
 
+/* The paths of [{path, content}]: what a listing shows of a suggestion's files. */
+static json_t *file_paths(const json_t *files)
+{
+	json_t *paths = json_array();
+	size_t i;
+	json_t *file;
+	json_array_foreach(files, i, file) json_array_append(paths, json_object_get(file, "path"));
+	return paths;
+}
+
 /* A stored row as the API shows it: files parsed (with_files) or only their paths. */
 static void suggestion_render(json_t *row, bool with_files)
 {
@@ -396,13 +406,9 @@ static void suggestion_render(json_t *row, bool with_files)
 		json_object_set_new(row, "files", files);
 		return;
 	}
-	json_t *paths = json_array();
-	size_t i;
-	json_t *file;
-	json_array_foreach(files, i, file) json_array_append(paths, json_object_get(file, "path"));
+	json_object_set_new(row, "paths", file_paths(files));
 	json_decref(files);
 	json_object_del(row, "files");
-	json_object_set_new(row, "paths", paths);
 }
 
 static struct http_response handle_list_suggestions(struct http_request *req)
@@ -704,14 +710,10 @@ static struct http_response handle_apply(struct http_request *req)
 		goto out_branch;
 	}
 	audit_suggestion(req, "suggestion.apply", row, branch, sha);
-	json_t *paths = json_array();
-	size_t i;
-	json_t *file;
-	json_array_foreach(json_object_get(row, "files"), i, file)
-		json_array_append(paths, json_object_get(file, "path"));
-	res = http_response_json(200, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "status",
-						"applied", "branch", branch, "commit_sha", sha,
-						"files", paths));
+	res = http_response_json(200,
+				 json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "status",
+					   "applied", "branch", branch, "commit_sha", sha, "files",
+					   file_paths(json_object_get(row, "files"))));
 out_branch:
 	buf_free(&message);
 	free(branch);

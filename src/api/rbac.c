@@ -161,10 +161,12 @@ int rbac_role_permissions(struct store *store, const char *user_id, const char *
 			"(b.project IS NULL OR b.project = ?) ORDER BY rp.permission",
 			params, 2, &rows, e) != 0)
 		return -1;
+	/* DISTINCT already made the list a set. */
 	*out = json_array();
 	size_t i;
 	json_t *row;
-	json_array_foreach(rows, i, row) add_unique(*out, json_get_str(row, "permission", ""));
+	json_array_foreach(rows, i, row)
+		json_array_append(*out, json_object_get(row, "permission"));
 	json_decref(rows);
 	return 0;
 }
@@ -436,7 +438,7 @@ static struct http_response bindings_list(struct http_request *req)
 		snprintf(sql + used, sizeof(sql) - used, " AND project = ?");
 		params[n++] = STORE_TEXT_PARAM(project);
 	}
-	return api_list_page(req, ctx->store, sql, params, n);
+	return api_list_page(req, ctx->store, sql, params, n, NULL);
 }
 
 static struct http_response bindings_create(struct http_request *req)
@@ -564,21 +566,11 @@ static struct http_response delegations_list(struct http_request *req)
 	bool all = rbac_caller_can(req, ctx, "role:read", NULL);
 	struct store_param params[2] = { STORE_TEXT_PARAM(caller->user_id),
 					 STORE_TEXT_PARAM(caller->user_id) };
-	json_t *rows;
-	char *next;
-	struct http_response error;
-	if (api_list_rows(req, ctx->store,
-			  all ? "SELECT * FROM (" DELEGATION_COLUMNS ") x WHERE 1 = 1"
-			      : "SELECT * FROM (" DELEGATION_COLUMNS
-				") x WHERE (from_user_id = ? OR to_user_id = ?)",
-			  params, all ? 0 : 2, &rows, &next, &error) != 0)
-		return error;
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) delegation_decode(row);
-	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
-	free(next);
-	return res;
+	return api_list_page(req, ctx->store,
+			     all ? "SELECT * FROM (" DELEGATION_COLUMNS ") x WHERE 1 = 1"
+				 : "SELECT * FROM (" DELEGATION_COLUMNS
+				   ") x WHERE (from_user_id = ? OR to_user_id = ?)",
+			     params, all ? 0 : 2, delegation_decode);
 }
 
 static struct http_response delegations_create(struct http_request *req)

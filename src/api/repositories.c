@@ -61,14 +61,19 @@ static json_t *repository_public(json_t *row)
 
 /* --- validation --- */
 
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
 static bool name_valid(const char *name)
 {
 	size_t len = name ? strlen(name) : 0;
 	if (len == 0 || len > REPO_NAME_MAX || name[0] == '.' || name[0] == '-')
 		return false;
 	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+		if (!name_char(*p))
 			return false;
 	return true;
 }
@@ -86,10 +91,7 @@ static char *default_name(const char *source)
 		end -= 4;
 	struct buf name = BUF_INIT;
 	for (size_t i = start; i < end && name.len < REPO_NAME_MAX; i++) {
-		char c = source[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-		buf_addch(&name, ok ? c : '-');
+		buf_addch(&name, name_char(source[i]) ? source[i] : '-');
 	}
 	while (name.len && (name.data[0] == '.' || name.data[0] == '-')) {
 		memmove(name.data, name.data + 1, name.len);

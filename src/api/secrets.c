@@ -691,7 +691,7 @@ int secrets_reveal(struct api_context *ctx, const char *project, const char *nam
 int secrets_rotate_key(struct api_context *ctx, struct secrets_rotation *out, struct err *e)
 {
 	memset(out, 0, sizeof(*out));
-	int64_t count = 0, *reencrypted = &count;
+	int64_t count = 0;
 	struct store_tx *tx;
 	struct master_key *master;
 	struct keyring ring;
@@ -751,7 +751,7 @@ int secrets_rotate_key(struct api_context *ctx, struct secrets_rotation *out, st
 				   params, 4, NULL, e);
 		buf_free(&sealed);
 		if (rc == 0)
-			(*reencrypted)++;
+			count++;
 	}
 	json_decref(rows);
 	/* Credentials are sealed under the same keys: re-seal them before the old keys go. */
@@ -766,11 +766,10 @@ int secrets_rotate_key(struct api_context *ctx, struct secrets_rotation *out, st
 				   NULL, e);
 	}
 	if (rc == 0) {
-		json_t *detail =
-			json_pack("{s:I, s:I, s:I, s:I}", "key_version", (json_int_t)ring.current,
-				  "previous_key_version", (json_int_t)old_current, "reencrypted",
-				  (json_int_t)*reencrypted, "credentials_reencrypted",
-				  (json_int_t)credentials);
+		json_t *detail = json_pack(
+			"{s:I, s:I, s:I, s:I}", "key_version", (json_int_t)ring.current,
+			"previous_key_version", (json_int_t)old_current, "reencrypted",
+			(json_int_t)count, "credentials_reencrypted", (json_int_t)credentials);
 		rc = audit_append_tx(tx, NULL, "secret.rotate_key", "secrets", detail, e);
 		json_decref(detail);
 	}
@@ -964,7 +963,8 @@ static struct http_response handle_list(struct http_request *req)
 		buf_adds(&sql, " AND scope = ?");
 		params[count++] = STORE_TEXT_PARAM(scope);
 	}
-	struct http_response res = api_list_page(req, ctx->store, buf_cstr(&sql), params, count);
+	struct http_response res =
+		api_list_page(req, ctx->store, buf_cstr(&sql), params, count, NULL);
 	buf_free(&sql);
 	return res;
 }

@@ -106,18 +106,8 @@ static struct http_response tokens_list(struct http_request *req)
 	struct api_context *ctx = req->user_data;
 	const struct api_caller *caller = api_caller(req);
 	struct store_param user = STORE_TEXT_PARAM(caller->user_id);
-	json_t *rows;
-	char *next;
-	struct http_response error;
-	if (api_list_rows(req, ctx->store, TOKEN_COLUMNS " WHERE user_id = ?", &user, 1, &rows,
-			  &next, &error) != 0)
-		return error;
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) token_decode(row);
-	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
-	free(next);
-	return res;
+	return api_list_page(req, ctx->store, TOKEN_COLUMNS " WHERE user_id = ?", &user, 1,
+			     token_decode);
 }
 
 static struct http_response tokens_create_handler(struct http_request *req)

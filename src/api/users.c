@@ -95,18 +95,7 @@ static struct http_response user_respond(struct http_request *req, struct api_co
 static struct http_response users_list(struct http_request *req)
 {
 	struct api_context *ctx = req->user_data;
-	json_t *rows;
-	char *next;
-	struct http_response error;
-	if (api_list_rows(req, ctx->store, USER_COLUMNS " WHERE 1 = 1", NULL, 0, &rows, &next,
-			  &error) != 0)
-		return error;
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) user_decode(row);
-	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
-	free(next);
-	return res;
+	return api_list_page(req, ctx->store, USER_COLUMNS " WHERE 1 = 1", NULL, 0, user_decode);
 }
 
 static struct http_response users_create_handler(struct http_request *req)
@@ -208,20 +197,10 @@ static struct http_response agents_list(struct http_request *req)
 	const struct api_caller *caller = api_caller(req);
 	bool all = rbac_caller_can(req, ctx, "user:read", NULL);
 	struct store_param creator = STORE_TEXT_PARAM(caller->user_id);
-	json_t *rows;
-	char *next;
-	struct http_response error;
-	if (api_list_rows(req, ctx->store,
-			  all ? USER_COLUMNS " WHERE kind = 'agent'"
-			      : USER_COLUMNS " WHERE kind = 'agent' AND created_by = ?",
-			  &creator, all ? 0 : 1, &rows, &next, &error) != 0)
-		return error;
-	size_t i;
-	json_t *row;
-	json_array_foreach(rows, i, row) user_decode(row);
-	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
-	free(next);
-	return res;
+	return api_list_page(req, ctx->store,
+			     all ? USER_COLUMNS " WHERE kind = 'agent'"
+				 : USER_COLUMNS " WHERE kind = 'agent' AND created_by = ?",
+			     &creator, all ? 0 : 1, user_decode);
 }
 
 static struct http_response agents_create(struct http_request *req)

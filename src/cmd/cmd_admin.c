@@ -16,6 +16,7 @@
 #include "api/api.h"
 #include "api/audit.h"
 #include "api/auth.h"
+#include "api/passwords.h"
 #include "api/secrets.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -66,14 +67,8 @@ static int create_user(struct api_context *api, const char *name, const char *em
 	if (password_stdin) {
 		status = read_password(&password);
 	} else {
-		/* 18 random bytes, URL-safe base64: 24 characters */
-		unsigned char raw[18];
-		char text[sodium_base64_ENCODED_LEN(18, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-		if (sodium_init() < 0)
-			return cmd_fail("libsodium could not initialise");
-		randombytes_buf(raw, sizeof(raw));
-		sodium_bin2base64(text, sizeof(text), raw, sizeof(raw),
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		char text[32];
+		passwords_generate(text);
 		buf_adds(&password, text);
 		sodium_memzero(text, sizeof(text));
 	}

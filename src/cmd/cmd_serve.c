@@ -237,7 +237,6 @@ static int serve(struct cmd_context *ctx)
 		printf("ampel: stopped\n");
 	}
 	wipe_password(admin_password);
-	workers_stop(state.workers); /* when the server never ran */
 	workers_free(state.workers);
 	http_router_free(router);
 	http_metrics_free(metrics);

@@ -212,8 +212,6 @@ struct cd_setup {
 };
 const char *cd_setup_find(const struct cd_setup *setups, size_t count, const char *id);
 const char *cd_script_kaniko_image(void);
-/* Whether the image goes to the CI's registry (or REGISTRY) rather than the platform's. */
-bool cd_script_uses_ci_registry(const struct cd_script_target *target);
 /* Appends text (or a format) as one script item. */
 void cd_script_line(json_t *script, const char *text);
 void cd_script_linef(json_t *script, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -466,7 +466,8 @@ const char *cd_setup_find(const struct cd_setup *setups, size_t count, const cha
 	return NULL;
 }
 
-bool cd_script_uses_ci_registry(const struct cd_script_target *target)
+/* Whether the image goes to the CI's registry (or REGISTRY) rather than the platform's. */
+static bool cd_script_uses_ci_registry(const struct cd_script_target *target)
 {
 	return target->build == build_acr || target->build == build_generic_registry;
 }

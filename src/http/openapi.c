@@ -285,11 +285,9 @@ json_t *http_openapi_build(const struct http_router *router, const struct http_o
 			json_object_set_new(paths, path, item);
 		}
 		free(path);
-		struct buf method = BUF_INIT;
-		for (const char *p = http_route_method(route); *p; p++)
-			buf_addch(&method, (char)tolower((unsigned char)*p));
-		json_object_set_new(item, method.data, operation(route, used_schemas));
-		buf_free(&method);
+		char *method = str_lower(xstrdup(http_route_method(route)));
+		json_object_set_new(item, method, operation(route, used_schemas));
+		free(method);
 	}
 	json_object_set_new(doc, "paths", paths);
 	json_object_set_new(doc, "components", components(router, info, used_schemas));

@@ -24,10 +24,7 @@ struct http_openapi_info {
 	const json_t *schemas;
 };
 
-/*
- * A new document (json_decref). Only routes under /api/ are included:
- * /health, /ready and /metrics are for machines that do not read OpenAPI.
- */
+/* A new document (json_decref) with every route of the router. */
 json_t *http_openapi_build(const struct http_router *router, const struct http_openapi_info *info);
 
 #endif

@@ -17,6 +17,7 @@ enum segment_kind { SEGMENT_REST, SEGMENT_PARAM, SEGMENT_LITERAL };
 struct route_segment {
 	enum segment_kind kind;
 	char *text; /* the literal, or the parameter's name */
+	size_t len; /* strlen(text), for matching without a strlen per request */
 };
 
 struct http_route {
@@ -188,6 +189,7 @@ static int route_parse_pattern(struct http_route *route, const char *pattern, st
 					       "and '_'",
 					       pattern);
 			seg.text = xstrndup(p + 1, name_len);
+			seg.len = name_len;
 			for (size_t i = 0; i < route->param_count; i++) {
 				if (strcmp(route->param_names[i], seg.text) == 0) {
 					free(seg.text);
@@ -204,6 +206,7 @@ static int route_parse_pattern(struct http_route *route, const char *pattern, st
 				return err_set(e, "route '%s': a parameter is a whole segment",
 					       pattern);
 			seg.text = xstrndup(p, len);
+			seg.len = len;
 		}
 		route->segments = xrealloc(route->segments,
 					   (route->segment_count + 1) * sizeof(*route->segments));
@@ -328,7 +331,7 @@ static bool route_matches(const struct http_route *route, const struct path_part
 		if (i >= parts->count || parts->lengths[i] == 0)
 			return false;
 		if (seg->kind == SEGMENT_LITERAL &&
-		    (strlen(seg->text) != parts->lengths[i] ||
+		    (seg->len != parts->lengths[i] ||
 		     memcmp(seg->text, parts->starts[i], parts->lengths[i]) != 0))
 			return false;
 	}
@@ -369,20 +372,22 @@ static void route_fill_params(const struct http_route *route, const struct path_
 	req->param_count = n;
 }
 
+static bool utf8_text(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	return str_utf8_invalid_at(s, len) == len;
+}
+
 /* 0, or -1 with a 400 in *res when the path or a query argument is not UTF-8. */
 static int request_text_check(const struct http_request *req, struct http_response *res)
 {
-	const char *path = req->path ? req->path : "";
-	if (str_utf8_invalid_at(path, strlen(path)) != strlen(path)) {
+	if (!utf8_text(req->path)) {
 		*res = http_response_error(400, "the request path is not valid UTF-8 text (or "
 						"holds %%00): percent-encode UTF-8 only");
 		return -1;
 	}
 	for (size_t i = 0; i < req->query_count; i++) {
-		const char *name = req->query[i].name ? req->query[i].name : "";
-		const char *value = req->query[i].value ? req->query[i].value : "";
-		if (str_utf8_invalid_at(name, strlen(name)) != strlen(name) ||
-		    str_utf8_invalid_at(value, strlen(value)) != strlen(value)) {
+		if (!utf8_text(req->query[i].name) || !utf8_text(req->query[i].value)) {
 			*res = http_response_error(400,
 						   "a query argument is not valid UTF-8 text (or "
 						   "holds %%00): percent-encode UTF-8 only");

@@ -325,10 +325,6 @@ static enum MHD_Result exchange_cut_off(struct exchange *x, int status)
 }
 
 /*
- * libmicrohttpd calls this once with the headers, once per body chunk, and
- * once more when the body is complete (*upload_data_size == 0).
- */
-/*
  * Percent-decoding as libmicrohttpd's own, except for %00: a decoded NUL
  * would cut the C string the router sees ("/users/admin%00x" read as
  * "/users/admin"), so it becomes 0xFF, which no UTF-8 text holds, and the
@@ -345,6 +341,10 @@ static size_t unescape_without_nul(void *cls, struct MHD_Connection *conn, char 
 	return len;
 }
 
+/*
+ * libmicrohttpd calls this once with the headers, once per body chunk, and
+ * once more when the body is complete (*upload_data_size == 0).
+ */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)

@@ -82,14 +82,14 @@ static void envvars_add_list(struct envvars_ctx *c, const struct source_pattern 
 			     const struct scan_file *file, const char *capture, size_t len,
 			     int line)
 {
+	enum source_pattern_list mode = source_pattern_list(pattern);
 	char *s = xstrndup(capture, len);
 	envvars_blank_quotes(s, len);
 	size_t i = 0;
 	while (i < len) {
 		/* at the start of an item: a comma-separated one or a word */
-		while (i < len &&
-		       (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
-			(source_pattern_list(pattern) == SOURCE_LIST_COMMA && s[i] == ','))) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' ||
+				   (mode == SOURCE_LIST_COMMA && s[i] == ','))) {
 			if (s[i] == '\n')
 				line++;
 			i++;
@@ -99,12 +99,12 @@ static void envvars_add_list(struct envvars_ctx *c, const struct source_pattern 
 			i++;
 		size_t end = i;
 		bool take = end > begin; /* `...rest` has no leading name */
-		if (source_pattern_list(pattern) == SOURCE_LIST_ASSIGNMENTS)
+		if (mode == SOURCE_LIST_ASSIGNMENTS)
 			take = take && i < len && s[i] == '=';
 		if (take)
 			envvars_add(c, pattern, file->path, s + begin, end - begin, line);
 		/* skip the rest of the item */
-		char stop = source_pattern_list(pattern) == SOURCE_LIST_COMMA ? ',' : ' ';
+		char stop = mode == SOURCE_LIST_COMMA ? ',' : ' ';
 		while (i < len && s[i] != stop &&
 		       !(stop == ' ' && (s[i] == '\t' || s[i] == '\n'))) {
 			if (s[i] == '\n')

@@ -329,13 +329,12 @@ const struct language *language_by_id(const struct language_table *table, const 
 	return map_get(table->by_id, id);
 }
 
-/* Whether a directory component of the len bytes of dir is a vendored one. */
-static bool language_dir_n_is_foreign(const struct language_table *table, const char *dir,
-				      size_t len)
+/* Whether a directory component of dir is a vendored one. */
+bool language_dir_is_foreign(const struct language_table *table, const char *dir)
 {
 	if (!table->foreign_dirs.len)
 		return false;
-	const char *end = dir + len;
+	const char *end = dir + strlen(dir);
 	while (dir < end) {
 		const char *slash = memchr(dir, '/', (size_t)(end - dir));
 		size_t n = (size_t)((slash ? slash : end) - dir);
@@ -347,11 +346,6 @@ static bool language_dir_n_is_foreign(const struct language_table *table, const 
 		dir += n + 1;
 	}
 	return false;
-}
-
-bool language_dir_is_foreign(const struct language_table *table, const char *dir)
-{
-	return language_dir_n_is_foreign(table, dir, strlen(dir));
 }
 
 bool language_file_is_foreign(const struct language_table *table, const char *path)
@@ -372,13 +366,6 @@ bool language_file_is_foreign(const struct language_table *table, const char *pa
 		if (glob_matches(table->foreign_globs.items[i], path))
 			return true;
 	return false;
-}
-
-bool language_path_is_foreign(const struct language_table *table, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return (slash && language_dir_n_is_foreign(table, path, (size_t)(slash - path))) ||
-	       language_file_is_foreign(table, path);
 }
 
 bool language_counts(const struct language *language)

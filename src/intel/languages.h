@@ -37,12 +37,11 @@ const struct language *language_for_name(const struct language_table *table, con
 const struct language *language_for_shebang(const struct language_table *table,
 					    const char *first_line);
 const struct language *language_by_id(const struct language_table *table, const char *id);
-/* True when the path (from the repository root) is vendored or generated. */
-bool language_path_is_foreign(const struct language_table *table, const char *path);
 /*
- * The same test in two halves, for a caller that sees many files of one
- * directory: path is foreign exactly when its directory (from the root,
- * "" for the root) is, or the file is by a rule about names or paths.
+ * Whether a path (from the repository root) is vendored or generated, in
+ * two halves for a caller that sees many files of one directory: path is
+ * foreign exactly when its directory (from the root, "" for the root) is,
+ * or the file is by a rule about names or paths.
  */
 bool language_dir_is_foreign(const struct language_table *table, const char *dir);
 bool language_file_is_foreign(const struct language_table *table, const char *path);

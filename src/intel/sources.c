@@ -483,16 +483,6 @@ int source_patterns_shared(const struct source_patterns **out, struct err *e)
 	return rc;
 }
 
-const char *source_pattern_id(const struct source_pattern *pattern)
-{
-	return pattern->id;
-}
-
-enum port_tier source_pattern_tier(const struct source_pattern *pattern)
-{
-	return pattern->tier;
-}
-
 /* ---- running ---- */
 
 const char *source_project_path(const struct project *p, const struct scan_file *file)

@@ -51,9 +51,6 @@ void source_patterns_free(struct source_patterns *patterns);
  */
 int source_patterns_shared(const struct source_patterns **out, struct err *e);
 
-const char *source_pattern_id(const struct source_pattern *pattern);
-enum port_tier source_pattern_tier(const struct source_pattern *pattern);
-
 /*
  * Called for each match of a pattern in a file: capture group 1 (not
  * NUL-terminated) and the 1-based line where the capture starts.

@@ -587,15 +587,17 @@ static int run_prepare_top(struct run *run, struct err *e)
 static int run_prepare_contexts(struct run *run, const char *event, const json_t *given,
 				struct err *e)
 {
-	json_t *default_contexts =
-		json_pack("{s:O,s:o}", "github", run->github, "vars",
-			  run->opt->vars ? json_deep_copy(run->opt->vars) : json_object());
-	int rc = trigger_inputs(run->wf, event, given,
-				strcmp(event, "workflow_call") == 0 ? default_contexts : NULL,
-				&run->inputs, e);
-	json_decref(default_contexts);
-	if (rc < 0)
+	/* github and vars, all a workflow_call input's default may use */
+	json_t *contexts = json_object();
+	json_object_set(contexts, "github", run->github);
+	json_object_set_new(contexts, "vars",
+			    run->opt->vars ? json_deep_copy(run->opt->vars) : json_object());
+	if (trigger_inputs(run->wf, event, given,
+			   strcmp(event, "workflow_call") == 0 ? contexts : NULL, &run->inputs,
+			   e) < 0) {
+		json_decref(contexts);
 		return -1;
+	}
 	/* A dispatch event carries its inputs too, as strings. */
 	json_t *payload = json_object_get(run->github, "event");
 	if (strcmp(event, "workflow_dispatch") == 0 && !run->opt->event_payload) {
@@ -610,12 +612,8 @@ static int run_prepare_contexts(struct run *run, const char *event, const json_t
 		}
 		json_object_set_new(payload, "inputs", strings);
 	}
-	json_t *contexts = json_object();
-	json_object_set(contexts, "github", run->github);
 	json_object_set(contexts, "inputs", run->inputs);
 	json_object_set(contexts, "secrets", run->secrets);
-	json_object_set_new(contexts, "vars",
-			    run->opt->vars ? json_deep_copy(run->opt->vars) : json_object());
 	json_object_set_new(contexts, "env", json_object());
 	struct expr_env env = { .contexts = contexts, .workspace = run->opt->repo_dir };
 	json_t *options_env = run->opt->env ? json_deep_copy(run->opt->env) : json_object();

@@ -9,6 +9,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #include <math.h>
@@ -402,7 +403,7 @@ int expr_interpolate_value(const char *text, const struct expr_env *env, json_t 
 	}
 	/* A JSON string must be UTF-8; only the text around expressions can
 	 * break that. */
-	size_t bad = expr_utf8_invalid_at(text, strlen(text));
+	size_t bad = str_utf8_invalid_at(text, strlen(text));
 	if (bad < strlen(text)) {
 		buf_free(&b);
 		return text_fail(e, text, strlen(text), bad, "not valid UTF-8");

@@ -87,8 +87,6 @@ bool expr_ascii_equal_icase(const char *a, size_t alen, const char *b);
 /* The runner's ParseNumber: JavaScript's Number() with its quirks. */
 double expr_number_parse(const char *s, size_t len);
 double expr_value_to_number(const struct value *v);
-/* Offset of the first byte that is not valid UTF-8, or len. */
-size_t expr_utf8_invalid_at(const char *s, size_t len);
 
 enum string_test { TEST_CONTAINS, TEST_STARTS, TEST_ENDS };
 

@@ -8,6 +8,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #include <math.h>
@@ -83,7 +84,7 @@ int expr_fail_vat(struct err *e, const char *label, const char *src, size_t len,
 	 * '?' rather than travel on. */
 	size_t n = expr_clip_utf8(src, len, MESSAGE_SOURCE_MAX);
 	for (size_t i = 0; i < n;) {
-		size_t bad = expr_utf8_invalid_at(src + i, n - i);
+		size_t bad = str_utf8_invalid_at(src + i, n - i);
 		buf_add(&shown, src + i, bad);
 		i += bad;
 		if (i < n) {
@@ -703,7 +704,7 @@ static struct node *parse(struct parser *p)
 		fail_at(p, EXPR_MAX_LENGTH, "longer than the limit of %d bytes", EXPR_MAX_LENGTH);
 		return NULL;
 	}
-	size_t bad = expr_utf8_invalid_at(p->src, p->len);
+	size_t bad = str_utf8_invalid_at(p->src, p->len);
 	if (bad < p->len) {
 		fail_at(p, bad, "not valid UTF-8");
 		return NULL;

@@ -516,27 +516,6 @@ bool expr_string_test_icase(const char *hay, size_t hlen, const char *needle, si
 	return result;
 }
 
-/* Offset of the first byte that is not valid UTF-8, or len. */
-size_t expr_utf8_invalid_at(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t used;
-		uint32_t cp = utf8_decode(p + i, len - i, &used);
-		bool overlong = (used == 2 && cp < 0x80) || (used == 3 && cp < 0x800) ||
-				(used == 4 && cp < 0x10000);
-		if (used == 1 || overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += used;
-	}
-	return len;
-}
-
 /* ------------------------------------------------------------ comparing */
 
 /*

@@ -3,6 +3,7 @@
 #include "store/store_internal.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/xalloc.h"
 
 #include <ctype.h>
@@ -24,11 +25,6 @@ struct store_tx {
 };
 
 /* ---- URLs ---- */
-
-static bool has_prefix(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
 
 static int hex_value(char c)
 {
@@ -85,7 +81,7 @@ static void mask_url_password(const char *url, struct buf *display, char **passw
 	while (query && *query) {
 		const char *param = query + 1;
 		size_t param_len = strcspn(param, "&");
-		if (has_prefix(param, "password=")) {
+		if (str_starts_with(param, "password=")) {
 			const char *value = param + strlen("password=");
 			if (!*password)
 				*password = xstrndup(value, param_len - strlen("password="));
@@ -152,7 +148,7 @@ static int parse_url(struct store *store, const char *url, struct err *e)
 	struct buf display = BUF_INIT;
 	if (!url || !*url)
 		return err_set(e, "database URL is empty: use sqlite:PATH or postgres://…");
-	if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
+	if (str_starts_with(url, "postgres://") || str_starts_with(url, "postgresql://")) {
 		store->driver = &store_pg_driver;
 		store->target = xstrdup(url);
 		mask_url_password(url, &display, &store->password);
@@ -160,9 +156,9 @@ static int parse_url(struct store *store, const char *url, struct err *e)
 		return 0;
 	}
 	const char *path = url;
-	if (has_prefix(url, "sqlite:")) {
+	if (str_starts_with(url, "sqlite:")) {
 		path = url + strlen("sqlite:");
-		if (has_prefix(path, "//"))
+		if (str_starts_with(path, "//"))
 			path += 2;
 	} else if (strstr(url, "://")) {
 		char *password;

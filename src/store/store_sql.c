@@ -3,6 +3,7 @@
 #include "util/buf.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -104,24 +105,8 @@ void store_sql_map_types_pg(struct buf *out, const char *sql)
 
 void store_sql_base64(struct buf *out, const unsigned char *data, size_t len)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	buf_grow(out, (len + 2) / 3 * 4);
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
-		buf_addch(out, alphabet[v >> 18 & 63]);
-		buf_addch(out, alphabet[v >> 12 & 63]);
-		buf_addch(out, alphabet[v >> 6 & 63]);
-		buf_addch(out, alphabet[v & 63]);
-	}
-	if (i < len) {
-		unsigned v = (unsigned)data[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)data[i + 1] << 8;
-		buf_addch(out, alphabet[v >> 18 & 63]);
-		buf_addch(out, alphabet[v >> 12 & 63]);
-		buf_addch(out, i + 1 < len ? alphabet[v >> 6 & 63] : '=');
-		buf_addch(out, '=');
-	}
+	size_t size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	buf_grow(out, size);
+	sodium_bin2base64(out->data + out->len, size, data, len, sodium_base64_VARIANT_ORIGINAL);
+	out->len += size - 1;
 }

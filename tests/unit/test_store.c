@@ -643,15 +643,18 @@ static void test_sql_rewrite(void **state)
 	assert_string_equal(buf_cstr(&out),
 			    "CREATE TABLE t (a BIGINT, b DOUBLE PRECISION, c BYTEA, d TEXT, "
 			    "integers BIGINT, e TEXT DEFAULT 'INTEGER')");
-	for (size_t len = 0; len < 40; len++) {
-		unsigned char data[40];
-		char expected[80];
-		randombytes_buf(data, len);
-		sodium_bin2base64(expected, sizeof(expected), data, len,
-				  sodium_base64_VARIANT_ORIGINAL);
+	/* RFC 4648's test vectors: BLOB columns come back as standard base64. */
+	static const char *const vectors[][2] = { { "", "" },
+						  { "f", "Zg==" },
+						  { "fo", "Zm8=" },
+						  { "foo", "Zm9v" },
+						  { "foob", "Zm9vYg==" },
+						  { "fooba", "Zm9vYmE=" },
+						  { "foobar", "Zm9vYmFy" } };
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(*vectors); i++) {
 		buf_reset(&out);
-		store_sql_base64(&out, data, len);
-		assert_string_equal(buf_cstr(&out), expected);
+		store_sql_base64(&out, (const unsigned char *)vectors[i][0], strlen(vectors[i][0]));
+		assert_string_equal(buf_cstr(&out), vectors[i][1]);
 	}
 	buf_free(&out);
 }
