@@ -516,8 +516,15 @@ int http_server_start(struct http_server **out, const struct http_server_options
 		free(s);
 		return -1;
 	}
+	/*
+	 * poll(), not epoll: with a thread pool, libmicrohttpd 0.9.75 (Debian 12)
+	 * races MHD_quiesce_daemon against each worker to take the listening
+	 * socket out of the worker's epoll set, and the loser aborts the
+	 * process ("Failed to remove listen FD from epoll set"). With poll a
+	 * quiesce only flags the workers and wakes them through their ITC.
+	 */
 	unsigned flags =
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	unsigned threads = options->threads ? options->threads : DEFAULT_THREADS;
