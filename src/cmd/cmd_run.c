@@ -104,6 +104,7 @@ struct run_settings {
 	const char *event;
 	const char *ref;
 	const char *base_ref;
+	const char *head_ref; /* pull requests: from the payload, else the ref's branch */
 	const char *activity;
 	const char *work_dir;
 	json_t *event_payload; /* --event-path, or NULL */
@@ -153,6 +154,40 @@ static int read_event_payload(struct run_settings *s, const char *path)
 	json_decref(s->event_payload);
 	s->event_payload = payload;
 	return EXIT_OK;
+}
+
+/* A string at a path of keys in the payload, or NULL. */
+static const char *payload_string(const json_t *payload, const char *const *keys)
+{
+	const json_t *at = payload;
+	for (; *keys && at; keys++)
+		at = json_object_get(at, *keys);
+	return json_string_value(at);
+}
+
+/*
+ * What the runner reads from the payload, as GitHub's does: a pull
+ * request's head and base branches and its activity (`action`), a push's
+ * ref. Options given on the command line win.
+ */
+static void apply_payload_facts(struct run_settings *s)
+{
+	const json_t *payload = s->event_payload;
+	if (!payload)
+		return;
+	static const char *const base[] = { "pull_request", "base", "ref", NULL };
+	static const char *const head[] = { "pull_request", "head", "ref", NULL };
+	static const char *const action[] = { "action", NULL };
+	static const char *const ref[] = { "ref", NULL };
+	if (str_starts_with(s->event, "pull_request")) {
+		if (!s->base_ref)
+			s->base_ref = payload_string(payload, base);
+		s->head_ref = payload_string(payload, head);
+	}
+	if (!s->activity)
+		s->activity = payload_string(payload, action);
+	if (!s->ref && strcmp(s->event, "push") == 0)
+		s->ref = payload_string(payload, ref);
 }
 
 static int read_secret_file(json_t *secrets, const char *path)
@@ -442,6 +477,7 @@ static int run_all(struct run_settings *s)
 		vec_free(&files, free);
 		return status;
 	}
+	apply_payload_facts(s);
 	static const char *const head_ref[] = { "symbolic-ref", "-q", "HEAD", NULL };
 	static const char *const head_sha[] = { "rev-parse", "HEAD", NULL };
 	static const char *const origin[] = { "remote", "get-url", "origin", NULL };
@@ -485,6 +521,7 @@ static int run_all(struct run_settings *s)
 		.event = { .name = s->event,
 			   .ref = ref_text.data,
 			   .base_ref = s->base_ref ? s->base_ref : "main",
+			   .head_ref = s->head_ref,
 			   .activity = s->activity,
 			   .changed_files = (const char *const *)changed.items,
 			   .changed_count = changed.len,

@@ -505,7 +505,8 @@ static json_t *github_context(const struct run_options *opt, const struct workfl
 	bool pull = str_starts_with(opt->event.name, "pull_request");
 	json_object_set_new(github, "base_ref",
 			    json_string(pull && opt->event.base_ref ? opt->event.base_ref : ""));
-	json_object_set_new(github, "head_ref", json_string(pull ? ref_name : ""));
+	const char *head_ref = opt->event.head_ref ? opt->event.head_ref : ref_name;
+	json_object_set_new(github, "head_ref", json_string(pull ? head_ref : ""));
 	json_t *event = opt->event_payload ? json_deep_copy(opt->event_payload) : json_object();
 	if (!opt->event_payload && pull)
 		json_object_set_new(

@@ -21,6 +21,7 @@ struct trigger_event {
 	const char *name; /* push, pull_request, workflow_dispatch, schedule, workflow_call… */
 	const char *ref;  /* refs/heads/<branch> or refs/tags/<tag> */
 	const char *base_ref; /* pull_request: the branch merged into */
+	const char *head_ref; /* pull_request: the branch merged; NULL: the ref's */
 	/* The activity type (`types:` filters): opened, closed, published…;
 	 * NULL: synchronize for pull_request events, else unknown (passes). */
 	const char *activity;
