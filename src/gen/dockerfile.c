@@ -124,6 +124,27 @@ static const json_t *project_at(const json_t *analysis, const char *path)
 }
 
 /*
+ * The workspace member a root's start command runs (a solution's
+ * `dotnet run --project src/Api`): that member is the app, or NULL.
+ */
+static const json_t *member_started(const json_t *analysis, const json_t *members,
+				    const char *start)
+{
+	size_t i;
+	json_t *member;
+	json_array_foreach(members, i, member)
+	{
+		const char *path = json_string_value(member);
+		const char *at = path && start ? strstr(start, path) : NULL;
+		size_t n = path ? strlen(path) : 0;
+		if (at && at > start && at[-1] == ' ' &&
+		    (at[n] == '\0' || at[n] == ' ' || at[n] == '/'))
+			return project_at(analysis, path);
+	}
+	return NULL;
+}
+
+/*
  * The root when it is an app of a known stack (a workspace root only when it
  * starts something itself), else the first project with a package manager
  * and a start command.
@@ -132,10 +153,13 @@ static const json_t *project_main(const json_t *analysis)
 {
 	const json_t *root = project_at(analysis, ".");
 	const json_t *members = json_object_get(json_object_get(root, "workspace"), "members");
+	const char *root_start = json_get_str(json_object_get(root, "commands"), "start", NULL);
+	const json_t *started = member_started(analysis, members, root_start);
+	if (started)
+		return started;
 	if (root && json_get_str(root, "primary_language", NULL) &&
 	    json_array_size(json_object_get(root, "package_managers")) > 0 &&
-	    (json_array_size(members) == 0 ||
-	     json_get_str(json_object_get(root, "commands"), "start", NULL)))
+	    (json_array_size(members) == 0 || root_start))
 		return root;
 	size_t i;
 	json_t *project;

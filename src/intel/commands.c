@@ -1,5 +1,6 @@
 #include "intel/commands.h"
 
+#include "intel/entry_points.h"
 #include "intel/makefile.h"
 #include "intel/project.h"
 #include "intel/rules.h"
@@ -145,45 +146,6 @@ static bool commands_has_compose(const struct project *p, const struct scan *sca
 	return false;
 }
 
-/*
- * {module}: the Python package holding wsgi.py (Django's project module);
- * {app}: "module:variable" of the WSGI/ASGI application, from the usual
- * entry files; {main}: the entry file of a Node or Ruby app.
- */
-static void commands_guess_entry_points(const struct project *p, struct scan *scan,
-					struct arena *arena, struct map *vars)
-{
-	size_t prefix = *p->dir ? strlen(p->dir) + 1 : 0;
-	const struct vec *files = scan_project_files(scan, p);
-	for (size_t i = 0; i < files->len; i++) {
-		const struct scan_file *f = files->items[i];
-		if (strcmp(f->name, "wsgi.py") != 0 || map_has(vars, "module"))
-			continue;
-		const char *dir = f->dir + (strlen(f->dir) >= prefix ? prefix : 0);
-		if (*dir && !strchr(dir, '/'))
-			map_put(vars, "module", arena_strdup(arena, dir));
-	}
-	static const char *const app_files[][2] = {
-		{ "main.py", "main:app" },	   { "app.py", "app:app" },
-		{ "app/main.py", "app.main:app" }, { "src/main.py", "src.main:app" },
-		{ "server.py", "server:app" },	   { "wsgi.py", "wsgi:app" },
-		{ "asgi.py", "asgi:app" },
-	};
-	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
-		if (commands_project_file(p, scan, app_files[i][0])) {
-			map_put(vars, "app", (void *)app_files[i][1]);
-			break;
-		}
-	static const char *const main_files[] = { "server.js",	 "index.js",	  "app.js",
-						  "main.js",	 "src/server.js", "src/index.js",
-						  "src/main.js", "app.rb",	  "config.ru" };
-	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
-		if (commands_project_file(p, scan, main_files[i])) {
-			map_put(vars, "main", (void *)main_files[i]);
-			break;
-		}
-}
-
 struct commands_context {
 	struct project *p;
 	struct scan *scan;
@@ -242,10 +204,11 @@ static const char *commands_from_rule(struct commands_context *c, const struct r
 {
 	if (!rule)
 		return NULL;
-	const char *template_text = rule_project_command(rule, kind, c->p, c->scan);
+	/* {run} and {exec} first: the alternatives are weighed with them known. */
+	commands_set_runner(c, rule);
+	const char *template_text = rule_project_command(rule, kind, c->p, c->scan, c->vars);
 	if (!template_text)
 		return NULL;
-	commands_set_runner(c, rule);
 	struct buf out = BUF_INIT;
 	const char *command = NULL;
 	if (rules_expand(template_text, c->vars, &out) == 0)
@@ -459,9 +422,10 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	for (const int *where = order[kind]; *where >= 0 && !command; where++) {
 		/*
 		 * What the project's Dockerfile runs is the maintainers' own
-		 * answer: it beats a build tool's generic `run` task.
+		 * answer: it beats a package manager's generic `go run .` or
+		 * `cargo run`, and a build tool's `run` task.
 		 */
-		if (kind == COMMAND_START && *where == FINDING_BUILD_TOOL)
+		if (kind == COMMAND_START && *where == FINDING_PACKAGE_MANAGER)
 			command = commands_dockerfile_start(c->p, c->scan, c->arena);
 		/*
 		 * A front-end app whose framework has no start of its own, and
@@ -526,7 +490,7 @@ void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
 	map_put(c.vars, "name", (void *)p->name);
 	if (p->port)
 		map_put(c.vars, "port", arena_printf(arena, "%d", p->port));
-	commands_guess_entry_points(p, scan, arena, c.vars);
+	entry_points_guess(p, scan, arena, c.vars);
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);

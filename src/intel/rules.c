@@ -84,10 +84,7 @@ const char *rule_command(const struct rule *rule, enum command_kind kind)
 {
 	size_t n = rule->command_counts[kind];
 	const struct command_alternative *last = n ? &rule->commands[kind][n - 1] : NULL;
-	return last && !last->when_file && !last->when_dependency && !last->when_target &&
-			       !last->when_content
-		       ? last->run
-		       : NULL;
+	return last && command_alternative_unconditional(last) ? last->run : NULL;
 }
 
 /*
@@ -166,13 +163,25 @@ static bool project_has_content(const struct project *p, const struct scan *scan
 	return found;
 }
 
+/* Whether every placeholder of template_text has a value in vars. */
+static bool placeholders_known(const char *template_text, const struct map *vars)
+{
+	struct buf scratch = BUF_INIT;
+	bool known = rules_expand(template_text, vars, &scratch) == 0;
+	buf_free(&scratch);
+	return known;
+}
+
 const char *rule_project_command(const struct rule *rule, enum command_kind kind,
-				 const struct project *p, const struct scan *scan)
+				 const struct project *p, const struct scan *scan,
+				 const struct map *vars)
 {
 	for (size_t i = 0; i < rule->command_counts[kind]; i++) {
 		const struct command_alternative *alt = &rule->commands[kind][i];
 		if (alt->when_target)
 			continue; /* the project's own targets: rule_target_command */
+		if (alt->when_entry_point && (!vars || !placeholders_known(alt->run, vars)))
+			continue;
 		if ((!alt->when_file || project_has_file(p, scan, alt->when_glob)) &&
 		    (!alt->when_dependency || project_dependency(p, alt->when_dependency)) &&
 		    (!alt->when_content || project_has_content(p, scan, alt)))

@@ -75,10 +75,14 @@ int rule_port(const struct rule *rule);
  * (`when_file`, relative to p->dir, among p's files; `when_dependency`;
  * `when_content`, a pattern one of p's files matched by `in` holds)
  * in order and returns the first that holds, else the unconditional one.
+ * An alternative naming an entry point's placeholder ({go_command}) holds
+ * only when vars has its value: "the Go program under cmd/" gives way when
+ * there is none (and always when vars is NULL).
  */
 const char *rule_command(const struct rule *rule, enum command_kind kind);
 const char *rule_project_command(const struct rule *rule, enum command_kind kind,
-				 const struct project *p, const struct scan *scan);
+				 const struct project *p, const struct scan *scan,
+				 const struct map *vars);
 /*
  * The alternatives conditioned on one of the project's own task targets
  * (`when_target`) are its scripts, weighed before any finding's template
@@ -100,7 +104,7 @@ const char *rule_var(const struct rule *rule, const char *name);
 
 /*
  * Expands the placeholders of a command template ({run} {exec} {port}
- * {module} {app} {name} {main}; see detection-rules.yaml) from vars
+ * {module} {app} {name} {main} ...; see detection-rules.yaml) from vars
  * (name -> const char *) into out. A value of "" also swallows the space
  * after the placeholder, so "{exec} pytest" with exec "" reads "pytest".
  * `${...}` is shell syntax and is kept. Returns 0 when every placeholder

@@ -54,7 +54,14 @@ struct command_alternative {
 	pcre2_code *when_re;
 	struct vec when_in;			  /* struct glob *, relative to the project */
 	const pcre2_match_context *match_context; /* the rule set's */
+	bool when_entry_point; /* run names an entry point's placeholder ({go_command}) */
 };
+
+/* Whether alt names no condition (it may still name an entry point). */
+static inline bool command_alternative_unconditional(const struct command_alternative *alt)
+{
+	return !alt->when_file && !alt->when_dependency && !alt->when_target && !alt->when_content;
+}
 
 struct rule {
 	char *id;

@@ -120,8 +120,31 @@ static const char *const known_ecosystems[] = {
 	"nuget", "swift", "pub",   "deno", "zig",   "hackage",	"clojars",   "shards",
 };
 
-static const char *const known_placeholders[] = { "run", "exec", "port", "module",
-						  "app", "name", "main" };
+/*
+ * The placeholders a template may name. Those of entry points
+ * (src/intel/entry_points.h) have a value only where the tree has one:
+ * an alternative naming them is conditional on it.
+ */
+static const struct {
+	const char *name;
+	bool entry_point;
+} known_placeholders[] = {
+	{ "run", false },	 { "exec", false },	 { "port", false },
+	{ "name", false },	 { "module", true },	 { "app", true },
+	{ "main", true },	 { "go_command", true }, { "dotnet_project", true },
+	{ "py_launcher", true },
+};
+#define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
+
+/* The index of the placeholder named by name's first n bytes, or -1. */
+static int placeholder_index(const char *name, size_t n)
+{
+	for (size_t i = 0; i < PLACEHOLDER_COUNT; i++)
+		if (strlen(known_placeholders[i].name) == n &&
+		    strncmp(known_placeholders[i].name, name, n) == 0)
+			return (int)i;
+	return -1;
+}
 
 static const char *const rule_keys[] = { "id",	     "name",	  "kind",    "ecosystem",
 					 "language", "scope",	  "signals", "implies",
@@ -460,9 +483,12 @@ static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_nod
 	return 0;
 }
 
-/* "{name}" placeholders must be known; "${...}" is the shell's and stays. */
+/*
+ * "{name}" placeholders must be known; "${...}" is the shell's and stays.
+ * Sets *entry_point when text names an entry point's.
+ */
 static int check_placeholders(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-			      const char *text)
+			      const char *text, bool *entry_point)
 {
 	for (const char *c = text; (c = strchr(c, '{')); c++) {
 		if (c > text && c[-1] == '$')
@@ -470,17 +496,19 @@ static int check_placeholders(struct parser *ps, const struct rule *r, const str
 		size_t n = strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_");
 		if (!n || c[1 + n] != '}')
 			continue;
-		bool known = false;
-		for (size_t i = 0; i < sizeof(known_placeholders) / sizeof(*known_placeholders);
-		     i++)
-			known = known || (strlen(known_placeholders[i]) == n &&
-					  strncmp(known_placeholders[i], c + 1, n) == 0);
-		if (!known)
-			return yaml_err(
-				ps->e, ps->file, node,
-				"rule '%s': unknown placeholder '{%.*s}' (known: run, exec, "
-				"port, module, app, name, main)",
-				r->id, (int)n, c + 1);
+		int known = placeholder_index(c + 1, n);
+		if (known >= 0) {
+			*entry_point |= known_placeholders[known].entry_point;
+			continue;
+		}
+		struct buf names = BUF_INIT;
+		for (size_t i = 0; i < PLACEHOLDER_COUNT; i++)
+			buf_addf(&names, "%s%s", i ? ", " : "", known_placeholders[i].name);
+		yaml_err(ps->e, ps->file, node,
+			 "rule '%s': unknown placeholder '{%.*s}' (known: %s)", r->id, (int)n,
+			 c + 1, names.data);
+		buf_free(&names);
+		return -1;
 	}
 	return 0;
 }
@@ -550,7 +578,7 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 		return 0;
 	const char *text = NULL;
 	if (rule_string(ps, r, run, "a command", &text) < 0 ||
-	    check_placeholders(ps, r, run, text) < 0)
+	    check_placeholders(ps, r, run, text, &alt->when_entry_point) < 0)
 		return -1;
 	alt->run = xstrdup(text);
 	return 0;
@@ -594,8 +622,8 @@ static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_n
 						r->id, key);
 			if (parse_alternative(ps, r, item, alt) < 0)
 				return -1;
-			if (j + 1 < count && !alt->when_file && !alt->when_dependency &&
-			    !alt->when_target && !alt->when_content)
+			if (j + 1 < count && command_alternative_unconditional(alt) &&
+			    !alt->when_entry_point)
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': %s: only the last command may be "
 						"unconditional",
@@ -613,7 +641,7 @@ static int parse_vars(struct parser *ps, struct rule *r, const struct yaml_node 
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
 		const char *value = yaml_str(node->pairs[i].value);
-		if (!key || !NAME_IN(key, known_placeholders) || !value)
+		if (!key || placeholder_index(key, strlen(key)) < 0 || !value)
 			return yaml_err(ps->e, ps->file, node->pairs[i].key,
 					"rule '%s': vars maps a placeholder name (run, exec, ...) "
 					"to a string",

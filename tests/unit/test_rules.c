@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "intel/entry_points.h"
 #include "intel/languages.h"
 #include "intel/manifest.h"
 #include "intel/project.h"
@@ -651,6 +652,16 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 	if ((text = yaml_str(yaml_get(item, "port"))) && f->rule &&
 	    rule_port(f->rule) != atoi(text))
 		case_fail(run, item, "%s: port %d, not %s", w[1], rule_port(f->rule), text);
+	/*
+	 * The template that applies to this tree: entry points as found, the
+	 * other placeholders standing for themselves.
+	 */
+	struct arena *arena = arena_new();
+	struct map *vars = map_new();
+	static const char *const own[] = { "run", "exec", "port", "name" };
+	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
+		map_put(vars, own[i], arena_printf(arena, "{%s}", own[i]));
+	entry_points_guess(p, run->scan, arena, vars);
 	const struct yaml_node *commands = yaml_get(item, "commands");
 	for (size_t i = 0; commands && f->rule && i < commands->count; i++) {
 		const char *name = yaml_str(commands->pairs[i].key);
@@ -659,13 +670,15 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 		for (int k = 0; k < COMMAND_KINDS; k++)
 			if (str_eq(name, command_kind_name((enum command_kind)k)))
 				ck = k;
-		const char *got =
-			ck < 0 ? NULL
-			       : rule_project_command(f->rule, (enum command_kind)ck, p, run->scan);
+		const char *got = ck < 0 ? NULL
+					 : rule_project_command(f->rule, (enum command_kind)ck, p,
+								run->scan, vars);
 		if (!str_eq(got, want))
 			case_fail(run, commands->pairs[i].value, "%s: %s command '%s', not '%s'",
 				  w[1], name, got ? got : "(null)", want);
 	}
+	map_free(vars, NULL);
+	arena_free(arena);
 }
 
 static void check_absent(struct case_run *run, struct project *p, const struct yaml_node *item)

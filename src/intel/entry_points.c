@@ -1,0 +1,273 @@
+#include "intel/entry_points.h"
+
+#include "intel/project.h"
+#include "intel/scan.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/map.h"
+#include "util/str.h"
+#include "util/vec.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* f's path relative to p's directory. */
+static const char *relative_path(const struct project *p, const struct scan_file *f)
+{
+	size_t prefix = *p->dir ? strlen(p->dir) + 1 : 0;
+	return strlen(f->path) >= prefix ? f->path + prefix : f->path;
+}
+
+/* The project file at name (relative to p), or NULL. */
+static const struct scan_file *project_file(const struct project *p, const struct scan *scan,
+					    const char *name)
+{
+	struct buf path = BUF_INIT;
+	if (*p->dir)
+		buf_addf(&path, "%s/", p->dir);
+	buf_adds(&path, name);
+	const struct scan_file *f = scan_find(scan, path.data);
+	buf_free(&path);
+	return f;
+}
+
+/* Whether f's text (read if it can be) has a line starting with line_start. */
+static bool file_has_line(const struct scan *scan, const struct scan_file *f,
+			  const char *line_start)
+{
+	struct buf text = BUF_INIT;
+	bool found = false;
+	if (!f->foreign && scan_read(scan, f, &text, NULL) == 0) {
+		size_t n = strlen(line_start);
+		for (const char *line = text.data; line && !found; line = strchr(line, '\n')) {
+			if (*line == '\n')
+				line++;
+			found = strncmp(line, line_start, n) == 0;
+		}
+	}
+	buf_free(&text);
+	return found;
+}
+
+/* Whether f's text (read if it can be) holds any of needles. */
+static bool file_mentions(const struct scan *scan, const struct scan_file *f,
+			  const char *const *needles, size_t count)
+{
+	struct buf text = BUF_INIT;
+	bool found = false;
+	if (!f->foreign && scan_read(scan, f, &text, NULL) == 0)
+		for (size_t i = 0; i < count && !found; i++)
+			found = strstr(buf_cstr(&text), needles[i]) != NULL;
+	buf_free(&text);
+	return found;
+}
+
+/* The last element of a path or module name: "github.com/usememos/memos" is "memos". */
+static const char *last_element(const char *name)
+{
+	const char *slash = name ? strrchr(name, '/') : NULL;
+	return slash ? slash + 1 : name;
+}
+
+/*
+ * {module}: the Python package holding wsgi.py (Django's project module);
+ * {app}: "module:variable" of the WSGI/ASGI application, from the usual
+ * entry files; {main}: the entry file of a Node or Ruby app.
+ */
+static void guess_conventional_files(const struct project *p, struct scan *scan,
+				     struct arena *arena, struct map *vars)
+{
+	const struct vec *files = scan_project_files(scan, p);
+	for (size_t i = 0; i < files->len && !map_has(vars, "module"); i++) {
+		const struct scan_file *f = files->items[i];
+		const char *path = relative_path(p, f);
+		const char *slash = strchr(path, '/');
+		if (strcmp(f->name, "wsgi.py") == 0 && slash && slash == strrchr(path, '/'))
+			map_put(vars, "module", arena_strndup(arena, path, (size_t)(slash - path)));
+	}
+	static const char *const app_files[][2] = {
+		{ "main.py", "main:app" },	   { "app.py", "app:app" },
+		{ "app/main.py", "app.main:app" }, { "src/main.py", "src.main:app" },
+		{ "server.py", "server:app" },	   { "wsgi.py", "wsgi:app" },
+		{ "asgi.py", "asgi:app" },
+	};
+	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
+		if (project_file(p, scan, app_files[i][0])) {
+			map_put(vars, "app", (void *)app_files[i][1]);
+			break;
+		}
+	static const char *const main_files[] = { "server.js",	 "index.js",	  "app.js",
+						  "main.js",	 "src/server.js", "src/index.js",
+						  "src/main.js", "app.rb",	  "config.ru" };
+	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
+		if (project_file(p, scan, main_files[i])) {
+			map_put(vars, "main", (void *)main_files[i]);
+			break;
+		}
+}
+
+/*
+ * {go_command}: the one main package under cmd/ (`cmd/memos/main.go`), the
+ * Go layout for a repository whose program is not at its root. Where cmd/
+ * holds several, the one named after the module is the product; a root
+ * main package makes cmd/ a set of helpers, and sets nothing.
+ */
+static void guess_go_command(const struct project *p, struct scan *scan, struct arena *arena,
+			     struct map *vars)
+{
+	if (!project_file(p, scan, "go.mod"))
+		return;
+	const struct vec *files = scan_project_files(scan, p);
+	struct vec commands = { 0 }; /* const char * in arena, unique */
+	bool root_main = false;
+	for (size_t i = 0; i < files->len && !root_main; i++) {
+		const struct scan_file *f = files->items[i];
+		const char *path = relative_path(p, f);
+		if (!str_ends_with(f->name, ".go") || str_ends_with(f->name, "_test.go"))
+			continue;
+		const char *slash = strchr(path, '/');
+		bool at_root = !slash;
+		bool in_cmd = str_starts_with(path, "cmd/") && strchr(path + 4, '/') &&
+			      !strchr(strchr(path + 4, '/') + 1, '/');
+		if (!at_root && !in_cmd)
+			continue;
+		const char *name = in_cmd ? path + 4 : NULL;
+		size_t name_len = in_cmd ? (size_t)(strchr(name, '/') - name) : 0;
+		bool known = false;
+		for (size_t j = 0; in_cmd && j < commands.len && !known; j++)
+			known = strlen(commands.items[j]) == name_len &&
+				strncmp(commands.items[j], name, name_len) == 0;
+		if (known || !file_has_line(scan, f, "package main"))
+			continue;
+		if (at_root)
+			root_main = true;
+		else
+			vec_push(&commands, arena_strndup(arena, name, name_len));
+	}
+	const char *chosen = NULL;
+	if (!root_main && commands.len == 1)
+		chosen = commands.items[0];
+	for (size_t j = 0; !root_main && !chosen && j < commands.len; j++)
+		if (str_eq(commands.items[j], last_element(p->name)))
+			chosen = commands.items[j];
+	if (chosen)
+		map_put(vars, "go_command", (void *)chosen);
+	vec_free(&commands, NULL);
+}
+
+/* Whether a .NET project's path says it holds tests ("Foo.Tests/Foo.Tests.csproj"). */
+static bool dotnet_is_test_project(const char *path)
+{
+	return strcasestr(path, "test") != NULL;
+}
+
+/* Whether p's own folder holds a .NET solution or project file. */
+static bool dotnet_at_root(const struct project *p, const struct scan *scan)
+{
+	const struct vec *root = scan_dir_files(scan, p->dir);
+	for (size_t i = 0; root && i < root->len; i++) {
+		const struct scan_file *f = root->items[i];
+		if (str_ends_with(f->name, ".sln") || str_ends_with(f->name, ".slnx") ||
+		    str_ends_with(f->name, ".csproj") || str_ends_with(f->name, ".fsproj"))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * {dotnet_project}: the project `dotnet run` starts for a solution, when it
+ * is not at the root: an Aspire app host (it starts the whole app), else
+ * the one ASP.NET Core project, else the one console program, among every
+ * project file under the solution's folder (each is a project of its own
+ * too). Its folder is named when the folder holds no other project file.
+ */
+static void guess_dotnet_project(const struct project *p, struct scan *scan, struct arena *arena,
+				 struct map *vars)
+{
+	if (!dotnet_at_root(p, scan))
+		return;
+	enum { ASPIRE, WEB, EXE, KINDS };
+	static const char *const markers[KINDS][2] = {
+		[ASPIRE] = { "Aspire.AppHost.Sdk", "<IsAspireHost>true</IsAspireHost>" },
+		[WEB] = { "Sdk=\"Microsoft.NET.Sdk.Web\"", "Sdk=\"Microsoft.NET.Sdk.Web/" },
+		[EXE] = { "<OutputType>Exe</OutputType>", "<OutputType>exe</OutputType>" },
+	};
+	const struct scan_file *found[KINDS] = { NULL };
+	size_t counts[KINDS] = { 0 };
+	struct buf prefix = BUF_INIT;
+	if (*p->dir)
+		buf_addf(&prefix, "%s/", p->dir);
+	for (size_t i = 0; i < scan->files.len; i++) {
+		const struct scan_file *f = scan->files.items[i];
+		if (!str_starts_with(f->path, buf_cstr(&prefix)) ||
+		    (!str_ends_with(f->name, ".csproj") && !str_ends_with(f->name, ".fsproj")) ||
+		    dotnet_is_test_project(f->path + prefix.len))
+			continue;
+		for (int k = 0; k < KINDS; k++)
+			if (file_mentions(scan, f, markers[k], 2)) {
+				found[k] = f;
+				counts[k]++;
+				break;
+			}
+	}
+	const struct scan_file *chosen = NULL;
+	for (int k = 0; k < KINDS && !chosen; k++)
+		if (counts[k] == 1)
+			chosen = found[k];
+	if (chosen && strcmp(chosen->dir, p->dir) != 0) {
+		/* Otherwise none, or at the root: plain `dotnet run`. */
+		size_t siblings = 0;
+		const struct vec *dir_files = scan_dir_files(scan, chosen->dir);
+		for (size_t i = 0; dir_files && i < dir_files->len; i++) {
+			const struct scan_file *f = dir_files->items[i];
+			siblings += str_ends_with(f->name, "proj");
+		}
+		const char *path = chosen->path + prefix.len;
+		size_t length = siblings > 1 ? strlen(path) : (size_t)(strrchr(path, '/') - path);
+		map_put(vars, "dotnet_project", arena_strndup(arena, path, length));
+	}
+	buf_free(&prefix);
+}
+
+/*
+ * {py_launcher}: the script at the project's root that starts it, named
+ * after the project or after the package beside it (sqlmap.py, cps.py next
+ * to cps/), with a `__main__` guard. Maintainers document `python cps.py`,
+ * and it beats a framework's generic `flask run`.
+ */
+static void guess_python_launcher(const struct project *p, struct scan *scan, struct arena *arena,
+				  struct map *vars)
+{
+	const struct vec *root = scan_dir_files(scan, p->dir);
+	const char *project = last_element(p->name);
+	const char *chosen = NULL;
+	size_t count = 0;
+	static const char *const guard[] = { "if __name__ == \"__main__\"",
+					     "if __name__ == '__main__'" };
+	for (size_t i = 0; root && i < root->len; i++) {
+		const struct scan_file *f = root->items[i];
+		if (!str_ends_with(f->name, ".py"))
+			continue;
+		char *stem = arena_strndup(arena, f->name, strlen(f->name) - 3);
+		struct buf package = BUF_INIT;
+		buf_addf(&package, "%s/__init__.py", stem);
+		bool named = (project && strcasecmp(stem, project) == 0) ||
+			     project_file(p, scan, package.data);
+		buf_free(&package);
+		if (named && file_mentions(scan, f, guard, 2)) {
+			chosen = f->name;
+			count++;
+		}
+	}
+	if (count == 1)
+		map_put(vars, "py_launcher", (void *)chosen);
+}
+
+void entry_points_guess(const struct project *p, struct scan *scan, struct arena *arena,
+			struct map *vars)
+{
+	guess_conventional_files(p, scan, arena, vars);
+	guess_go_command(p, scan, arena, vars);
+	guess_dotnet_project(p, scan, arena, vars);
+	guess_python_launcher(p, scan, arena, vars);
+}
