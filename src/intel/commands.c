@@ -129,6 +129,13 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 	if (entrypoint.len || cmd.len)
 		start = arena_printf(arena, "%s%s%s", buf_cstr(&entrypoint),
 				     entrypoint.len && cmd.len ? " " : "", buf_cstr(&cmd));
+	/*
+	 * A program the image runs from its virtualenv (/app/.venv/bin/python3)
+	 * is the one a checkout runs by name once installed.
+	 */
+	const char *venv = start ? strstr(start, "venv/bin/") : NULL;
+	if (venv && venv < start + strcspn(start, " "))
+		start += venv + strlen("venv/bin/") - start;
 	buf_free(&entrypoint);
 	buf_free(&cmd);
 	buf_free(&line);
@@ -237,13 +244,10 @@ static const char *commands_from_findings(struct commands_context *c, enum findi
 	return best;
 }
 
-/*
- * "{run} build" when the manifest of the project's package manager has a
- * real `build` script (composer does not run package.json's scripts).
- */
-static const char *commands_from_script(struct commands_context *c, const char *script)
+/* "{run} script" when manager's manifest has a real script of that name. */
+static const char *commands_script_of(struct commands_context *c, const struct rule *manager,
+				      const char *script)
 {
-	const struct rule *manager = c->package_manager;
 	const char *run = manager ? rule_var(manager, "run") : NULL;
 	if (!run)
 		return NULL;
@@ -254,6 +258,33 @@ static const char *commands_from_script(struct commands_context *c, const char *
 	if (!commands_script_is_real(command))
 		return NULL;
 	return arena_printf(c->arena, "%s %s", run, script);
+}
+
+/*
+ * "{run} build" when the manifest of the project's package manager has a
+ * real `build` script (composer does not run package.json's scripts).
+ */
+static const char *commands_from_script(struct commands_context *c, const char *script)
+{
+	return commands_script_of(c, c->package_manager, script);
+}
+
+/*
+ * A build script of another ecosystem's manager found in the project: a
+ * Laravel or Rails app whose assets build with `npm run build` builds that
+ * way, not with the bundler's bare `npx vite build`.
+ */
+static const char *commands_build_script_elsewhere(struct commands_context *c)
+{
+	for (size_t i = 0; i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
+		if (f->kind != FINDING_PACKAGE_MANAGER || !f->rule || f->rule == c->package_manager)
+			continue;
+		const char *command = commands_script_of(c, f->rule, "build");
+		if (command)
+			return command;
+	}
+	return NULL;
 }
 
 /* The project's Makefile (GNU make's lookup order), parsed; NULL when none. */
@@ -419,6 +450,8 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_from_script(c, release_builds[i]);
 	if (!command)
 		command = commands_from_targets(c, kind);
+	if (!command && kind == COMMAND_BUILD)
+		command = commands_build_script_elsewhere(c);
 	for (const int *where = order[kind]; *where >= 0 && !command; where++) {
 		/*
 		 * What the project's Dockerfile runs is the maintainers' own

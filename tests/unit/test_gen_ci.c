@@ -477,7 +477,8 @@ static void test_versions_and_commands(void **state)
 	free(gl);
 	char *jf = generated("java-spring-maven", "jenkins", &plain, "Jenkinsfile");
 	assert_contains(jf, "image 'maven:3-eclipse-temurin-17'");
-	assert_contains(jf, "sh './mvnw -B test'");
+	assert_contains(jf, "sh './mvnw test'");
+	assert_contains(jf, "MAVEN_ARGS = '--batch-mode --no-transfer-progress'");
 	assert_contains(jf, "timeout(time: 30, unit: 'MINUTES')");
 	free(jf);
 	char *bb = generated("php-laravel", "bitbucket", &plain, "bitbucket-pipelines.yml");
