@@ -5,11 +5,11 @@
 #include "api/intelligence_internal.h"
 
 #include "api/git.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/str.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +75,6 @@ bool intelligence_git_path_safe(const char *path)
 			return true;
 		segment = slash + 1;
 	}
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
 }
 
 /* Adds every file to the private index: blobs first, then one update-index. */
@@ -274,7 +265,7 @@ int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 		}
 	}
 out:
-	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	(void)fs_remove_tree(dir, NULL); /* a temporary directory: best effort */
 	buf_free(&index_file);
 	buf_free(&out);
 	buf_free(&ref);

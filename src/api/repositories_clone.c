@@ -16,6 +16,7 @@
 #include "store/jobs.h"
 #include "store/store.h"
 #include "store/workers.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -25,7 +26,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,21 +48,14 @@ char *repositories_clone_path(const struct api_context *ctx, const char *id)
 	return buf_detach(&path);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) != 0 && errno != ENOENT)
-		log_warn("repositories", "cannot remove", "path", path, "error", strerror(errno));
-	return 0;
-}
-
+/* Removes what a clone left behind; a failure is logged, the job goes on. */
 static void remove_tree(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) == 0)
-		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	struct err e = ERR_INIT;
+	if (fs_remove_tree(path, &e) < 0) {
+		log_warn("repositories", "cannot remove", "path", path, "error", e.msg);
+		err_clear(&e);
+	}
 }
 
 /* Temporary clone directories of this repository left by attempts that crashed. */
@@ -145,27 +138,6 @@ static bool is_clone_of(const char *dir)
 	return ok;
 }
 
-static int mkdir_parents(const char *dir, struct err *e)
-{
-	char *copy = xstrdup(dir);
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			err_errno(e, "cannot create %s", copy);
-			free(copy);
-			return -1;
-		}
-		*p = '/';
-	}
-	int rc = 0;
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-		rc = err_errno(e, "cannot create %s", copy);
-	free(copy);
-	return rc;
-}
-
 /*
  * Clones into a temporary directory beside the final one, then renames it:
  * the final directory exists only complete, so a crash at any point leaves
@@ -186,7 +158,7 @@ static int clone_repository(struct api_context *ctx, const struct jobs_job *job,
 		return err_set(e, "repository %s has no clone directory (path '%s')", id, final);
 	}
 	*slash = '\0';
-	int rc = mkdir_parents(parent, e);
+	int rc = fs_make_dirs(parent, 0700, e);
 	if (rc == 0)
 		remove_leftovers(parent, id);
 	if (rc == 0 && !is_clone_of(final)) {

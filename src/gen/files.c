@@ -1,5 +1,6 @@
 #include "gen/files.h"
 
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -47,22 +48,6 @@ void gen_files_free(struct gen_files *set)
 	vec_free(&set->files, gen_file_free);
 }
 
-/* Creates every directory leading to path (the file itself excluded). */
-static int gen_make_parents(const char *path, struct err *e)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-	for (char *slash = strchr(copy + 1, '/'); slash && rc == 0;
-	     slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-			rc = err_errno(e, "%s: cannot create directory", copy);
-		*slash = '/';
-	}
-	free(copy);
-	return rc;
-}
-
 int gen_files_write(const struct gen_files *set, const char *dir, bool force, struct err *e)
 {
 	struct buf path = BUF_INIT;
@@ -84,7 +69,7 @@ int gen_files_write(const struct gen_files *set, const char *dir, bool force, st
 		buf_addf(&path, "%s/%s", dir, f->path);
 		struct buf content = BUF_INIT;
 		buf_adds(&content, f->content);
-		rc = gen_make_parents(path.data, e);
+		rc = fs_make_parents(path.data, 0755, e);
 		if (rc == 0)
 			rc = buf_write_file(&content, path.data, e);
 		buf_free(&content);

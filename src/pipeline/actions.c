@@ -20,6 +20,7 @@
 #include "pipeline/run_internal.h"
 #include "pipeline/workflow.h"
 #include "pipeline/workflow_load.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/glob.h"
@@ -421,7 +422,7 @@ static int action_cache(struct leg_run *lr, const struct workflow_step *step_def
 		return 1;
 	}
 	struct err e = ERR_INIT;
-	if (workspace_make_dir(lr->run->cache_dir, &e) < 0) {
+	if (fs_make_dirs(lr->run->cache_dir, 0755, &e) < 0) {
 		say(lr, log, step, "error: %s", e.msg);
 		err_clear(&e);
 		vec_free(&paths, free);

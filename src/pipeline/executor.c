@@ -21,6 +21,7 @@
 #include "pipeline/run_internal.h"
 #include "pipeline/workflow.h"
 #include "pipeline/workflow_load.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/str.h"
@@ -544,7 +545,7 @@ static int run_prepare_top(struct run *run, struct err *e)
 	const struct run_options *opt = run->opt;
 	if (opt->work_dir) {
 		run->work_dir = xstrdup(opt->work_dir);
-		if (workspace_make_dir(run->work_dir, e) < 0)
+		if (fs_make_dirs(run->work_dir, 0755, e) < 0)
 			return -1;
 	} else {
 		const char *tmp = getenv("TMPDIR");
@@ -814,7 +815,7 @@ int pipeline_run(const struct workflow *wf, const struct run_options *options, j
 done:
 	if (run.work_dir && !options->keep_work && !options->work_dir) {
 		struct err ignored = ERR_INIT;
-		workspace_remove_tree(run.work_dir, &ignored);
+		fs_remove_tree(run.work_dir, &ignored);
 		err_clear(&ignored);
 	}
 	free(run.work_dir);

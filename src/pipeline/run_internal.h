@@ -156,9 +156,7 @@ void post_step_free(void *item);
 int actions_save_gitlab_artifacts(struct leg_run *lr, json_t *log);
 
 /* workspace.c */
-int workspace_make_dir(const char *path, struct err *e);
 int workspace_copy_tree(const char *from, const char *to, struct err *e);
-int workspace_remove_tree(const char *path, struct err *e);
 char *workspace_join(const char *dir, const char *rel);
 
 /* executor.c, for reusable workflow calls made from a job */

@@ -20,6 +20,7 @@
 #include "pipeline/runner_files.h"
 #include "pipeline/workflow.h"
 #include "pipeline/workflow_commands.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
@@ -432,8 +433,8 @@ static int leg_prepare(struct leg_run *lr, struct err *e)
 	lr->temp = workspace_join(lr->dir, "temp");
 	char *commands = workspace_join(lr->temp, "_runner_file_commands");
 	char *event_dir = workspace_join(lr->temp, "_github_workflow");
-	int rc = workspace_make_dir(lr->workspace, e) < 0 || workspace_make_dir(commands, e) < 0 ||
-				 workspace_make_dir(event_dir, e) < 0
+	int rc = fs_make_dirs(lr->workspace, 0755, e) < 0 || fs_make_dirs(commands, 0755, e) < 0 ||
+				 fs_make_dirs(event_dir, 0755, e) < 0
 			 ? -1
 			 : 0;
 	free(commands);

@@ -17,6 +17,7 @@
 #include "pipeline/runner_files.h"
 #include "pipeline/workflow.h"
 #include "pipeline/workflow_commands.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/spawn.h"
@@ -365,7 +366,7 @@ static char **sandbox_argv(struct leg_run *lr, const struct step_process *sp)
 	const char *writable[] = { lr->dir, lr->run->artifacts_dir, lr->run->cache_dir };
 	for (size_t i = 0; i < 3; i++) {
 		struct err ignored = ERR_INIT;
-		if (workspace_make_dir(writable[i], &ignored) < 0) {
+		if (fs_make_dirs(writable[i], 0755, &ignored) < 0) {
 			err_clear(&ignored);
 			continue;
 		}

@@ -6,7 +6,6 @@
  * modes, symlinks and sparse files come out as the repository has them.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,28 +14,13 @@
 #include "pipeline/run_internal.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/spawn.h"
 #include "util/xalloc.h"
 
-int workspace_make_dir(const char *path, struct err *e)
-{
-	struct buf partial = BUF_INIT;
-	for (const char *p = path; *p; p++) {
-		buf_addch(&partial, *p);
-		if ((p[1] == '/' || p[1] == '\0') && partial.len > 0 &&
-		    mkdir(partial.data, 0755) < 0 && errno != EEXIST) {
-			int rc = err_errno(e, "cannot create %s", partial.data);
-			buf_free(&partial);
-			return rc;
-		}
-	}
-	buf_free(&partial);
-	return 0;
-}
-
 int workspace_copy_tree(const char *from, const char *to, struct err *e)
 {
-	if (workspace_make_dir(to, e) < 0)
+	if (fs_make_dirs(to, 0755, e) < 0)
 		return -1;
 	struct buf source = BUF_INIT;
 	buf_addf(&source, "%s/.", from);
@@ -46,32 +30,6 @@ int workspace_copy_tree(const char *from, const char *to, struct err *e)
 	buf_free(&out);
 	buf_free(&source);
 	return rc < 0 ? err_prefix(e, "copying %s to %s", from, to) : 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	/* Jobs may leave read-only directories behind (Go's module cache does). */
-	if (type == FTW_DP)
-		chmod(path, 0700);
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int unlock_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type == FTW_D && (st->st_mode & 0700) != 0700)
-		chmod(path, st->st_mode | 0700);
-	return 0;
-}
-
-int workspace_remove_tree(const char *path, struct err *e)
-{
-	nftw(path, unlock_entry, 32, FTW_PHYS);
-	if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		return err_errno(e, "cannot remove %s", path);
-	return 0;
 }
 
 char *workspace_join(const char *dir, const char *rel)

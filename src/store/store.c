@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include "store/store_internal.h"
+#include "util/fs.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/str.h"
@@ -125,24 +126,6 @@ void store_scrub_error(const struct store *store, struct err *e)
 	scrub_password(store->password, e);
 }
 
-static int make_parent_dirs(const char *path, struct err *e)
-{
-	char *copy = xstrdup(path);
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-			err_errno(e, "cannot create directory %s", copy);
-			free(copy);
-			return -1;
-		}
-		*p = '/';
-	}
-	free(copy);
-	return 0;
-}
-
 static int parse_url(struct store *store, const char *url, struct err *e)
 {
 	struct buf display = BUF_INIT;
@@ -180,7 +163,7 @@ static int parse_url(struct store *store, const char *url, struct err *e)
 	store->target = xstrdup(path);
 	buf_addf(&display, "sqlite:%s", path);
 	store->display = buf_detach(&display);
-	return make_parent_dirs(path, e);
+	return fs_make_parents(path, 0700, e);
 }
 
 /* ---- the pool ---- */
