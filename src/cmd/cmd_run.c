@@ -75,22 +75,6 @@ const char cmd_run_usage[] =
 
 static atomic_int interrupted;
 
-static bool program_on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	struct vec dirs = VEC_INIT;
-	str_split(path ? path : "/usr/bin:/bin", ':', &dirs);
-	bool found = false;
-	for (size_t i = 0; i < dirs.len && !found; i++) {
-		struct buf candidate = BUF_INIT;
-		buf_addf(&candidate, "%s/%s", (char *)dirs.items[i], name);
-		found = access(candidate.data, X_OK) == 0;
-		buf_free(&candidate);
-	}
-	vec_free(&dirs, free);
-	return found;
-}
-
 static void on_interrupt(int signal_number)
 {
 	(void)signal_number;
@@ -741,7 +725,7 @@ int cmd_run(int argc, char **argv, struct cmd_context *ctx)
 			status = cmd_usage_error("run", "expected one PATH, got %d", argc - optind);
 		else if (stat(s.root, &st) != 0 || !S_ISDIR(st.st_mode))
 			status = cmd_usage_error("run", "'%s' is not a directory", s.root);
-		else if (s.sandbox && !program_on_path("bwrap"))
+		else if (s.sandbox && !spawn_program_found("bwrap"))
 			status = cmd_usage_error("run", "--sandbox needs bubblewrap (bwrap), which "
 							"is not installed");
 	}

@@ -165,6 +165,14 @@ static int resolve_program(const char *name, const char *path_var, const char *c
 	return err_set(e, "%s: command not found", name);
 }
 
+bool spawn_program_found(const char *name)
+{
+	struct buf exec_path = BUF_INIT;
+	bool found = resolve_program(name, getenv("PATH"), NULL, &exec_path, NULL) == 0;
+	buf_free(&exec_path);
+	return found;
+}
+
 static int check_cwd(const char *prog, const char *cwd, struct err *e)
 {
 	struct stat st;

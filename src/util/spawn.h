@@ -114,4 +114,7 @@ int spawn_run(const struct spawn_options *opt, struct spawn_result *result, stru
 int spawn_capture(const char *const argv[], const char *cwd, struct buf *out, int *exit_code,
 		  struct err *e);
 
+/* Whether name is a program spawn_run would find on this process's PATH. */
+bool spawn_program_found(const char *name);
+
 #endif

@@ -761,6 +761,16 @@ static void test_devnull_and_nothing_to_run(void **state)
 	buf_free(&out);
 }
 
+static void test_program_found(void **state)
+{
+	(void)state;
+	assert_true(spawn_program_found("sh"));
+	assert_true(spawn_program_found("/bin/sh"));
+	assert_false(spawn_program_found("ampel-no-such-program-here"));
+	assert_false(spawn_program_found("/"));
+	assert_false(spawn_program_found(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +803,7 @@ int main(void)
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_many_threads),
 		cmocka_unit_test(test_devnull_and_nothing_to_run),
+		cmocka_unit_test(test_program_found),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
