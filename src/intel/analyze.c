@@ -157,7 +157,7 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 		/* Pattern-file errors are already among the scan's warnings. */
 		envvars_detect_prefetched(p, scan, arena, sources);
 		port_detect(p, scan, arena);
-		commands_infer(p, scan, arena);
+		commands_infer(p, analysis->rules, scan, arena);
 		p->confidence = analyze_project_confidence(p);
 	}
 	envvars_prefetch_free(sources);

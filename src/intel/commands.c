@@ -155,6 +155,7 @@ static bool commands_has_compose(const struct project *p, const struct scan *sca
 
 struct commands_context {
 	struct project *p;
+	const struct rule_set *rules;
 	struct scan *scan;
 	struct arena *arena;
 	struct map *vars; /* the project's placeholders; run and exec set per rule */
@@ -359,31 +360,22 @@ static const char *commands_from_targets(struct commands_context *c, enum comman
 }
 
 /*
- * Front-end frameworks: a project built with only these is a browser app
- * whose own dev-server script (Vue CLI's `serve`, a webpack `dev`) is how
- * it is run. Any other framework (Next.js, Express, NestJS) serves
- * the app itself and has its own way to start.
+ * A browser app whose frameworks are all dev-server ones (React, Vue CLI:
+ * `front_end: dev-server` in the rules) is run by its own dev-server
+ * script. Any framework that serves the app itself (Next.js, Express,
+ * NestJS) has its own way to start, and a static site (Vite) has none.
  */
-static const char *const commands_front_end[] = { "react", "vue", "svelte", "angular" };
-
 static bool commands_is_front_end(const struct project *p)
 {
 	bool front_end = false;
-	/*
-	 * A Vite app builds a static site (dist/, `vite preview` at most):
-	 * there is no server to start, and its `dev` is not one to deploy.
-	 */
 	for (size_t i = 0; i < p->findings.len; i++) {
 		const struct finding *f = p->findings.items[i];
 		if (!f->rule)
 			continue;
-		bool listed = false;
-		for (size_t j = 0; j < sizeof(commands_front_end) / sizeof(*commands_front_end);
-		     j++)
-			listed = listed || str_eq(rule_id(f->rule), commands_front_end[j]);
-		if (str_eq(rule_id(f->rule), "vite"))
+		enum rule_front_end kind = rule_front_end(f->rule);
+		if (kind == FRONT_END_STATIC_SITE)
 			return false;
-		if (listed)
+		if (kind == FRONT_END_DEV_SERVER)
 			front_end = true;
 		else if (f->kind == FINDING_FRAMEWORK)
 			return false;
@@ -431,23 +423,13 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	if (!command && script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
 	/*
-	 * No `start`, but the production entry NestJS-style projects name
-	 * `start:prod`. Where both exist `start` stays: that is what the
-	 * maintainers document (`nest start`).
+	 * No script named after the command, but a variant the maintainers
+	 * run for production (`start:prod`, `build:prod`: script_fallbacks in
+	 * the rules). Where both exist the plain one stays.
 	 */
-	if (!command && kind == COMMAND_START)
-		command = commands_from_script(c, "start:prod");
-	/*
-	 * No plain `build` script, but a production variant: what the
-	 * maintainers run to build for release (Vue CLI admin templates,
-	 * Nx/Angular monorepos name theirs build:prod or build:all).
-	 */
-	static const char *const release_builds[] = { "build:prod", "build-prod",
-						      "build:production", "build:all" };
-	for (size_t i = 0; !command && kind == COMMAND_BUILD &&
-			   i < sizeof(release_builds) / sizeof(*release_builds);
-	     i++)
-		command = commands_from_script(c, release_builds[i]);
+	const struct vec *fallbacks = rules_script_fallbacks(c->rules, (enum command_kind)kind);
+	for (size_t i = 0; !command && i < fallbacks->len; i++)
+		command = commands_from_script(c, fallbacks->items[i]);
 	if (!command)
 		command = commands_from_targets(c, kind);
 	if (!command && kind == COMMAND_BUILD)
@@ -515,10 +497,13 @@ const struct finding *commands_package_manager(const struct project *p)
 	return best;
 }
 
-void commands_infer(struct project *p, struct scan *scan, struct arena *arena)
+void commands_infer(struct project *p, const struct rule_set *rules, struct scan *scan,
+		    struct arena *arena)
 {
 	p->package_manager = commands_package_manager(p);
-	struct commands_context c = { .p = p, .scan = scan, .arena = arena, .vars = map_new() };
+	struct commands_context c = {
+		.p = p, .rules = rules, .scan = scan, .arena = arena, .vars = map_new()
+	};
 	c.package_manager = p->package_manager ? p->package_manager->rule : NULL;
 	map_put(c.vars, "name", (void *)p->name);
 	if (p->port)

@@ -24,6 +24,7 @@ struct scan;
  */
 const struct finding *commands_package_manager(const struct project *p);
 /* Sets p->package_manager and fills p->commands from p's findings and scripts. */
-void commands_infer(struct project *p, struct scan *scan, struct arena *arena);
+void commands_infer(struct project *p, const struct rule_set *rules, struct scan *scan,
+		    struct arena *arena);
 
 #endif

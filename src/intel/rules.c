@@ -80,6 +80,16 @@ const char *rule_var(const struct rule *rule, const char *name)
 	return rule->vars ? map_get(rule->vars, name) : NULL;
 }
 
+enum rule_front_end rule_front_end(const struct rule *rule)
+{
+	return rule->front_end;
+}
+
+const struct vec *rules_script_fallbacks(const struct rule_set *rules, enum command_kind kind)
+{
+	return &rules->script_fallbacks[kind];
+}
+
 const char *rule_command(const struct rule *rule, enum command_kind kind)
 {
 	size_t n = rule->command_counts[kind];

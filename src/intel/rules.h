@@ -70,6 +70,20 @@ const char *rule_language(const struct rule *rule);
 /* The framework's default port; 0 when it has none. */
 int rule_port(const struct rule *rule);
 /*
+ * What a framework's app is in a browser (`front_end:`): by default it
+ * serves itself (Next.js, Express); a dev-server app (React, Vue) runs its
+ * own dev-server script when it has no start; a static site (Vite) builds
+ * files and starts nothing.
+ */
+enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER, FRONT_END_STATIC_SITE };
+enum rule_front_end rule_front_end(const struct rule *rule);
+/*
+ * The scripts a project without a script named after the command runs
+ * instead, in order (`script_fallbacks:`: start:prod for start), as a vec
+ * of char *.
+ */
+const struct vec *rules_script_fallbacks(const struct rule_set *rules, enum command_kind kind);
+/*
  * A command template: the alternative without a condition, or NULL.
  * rule_project_command also weighs the conditional alternatives
  * (`when_file`, relative to p->dir, among p's files; `when_dependency`;

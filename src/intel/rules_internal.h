@@ -73,6 +73,7 @@ struct rule {
 	bool repository;
 	bool report_first;
 	bool inherit;
+	enum rule_front_end front_end;
 	int port;
 	int line;
 	size_t index;
@@ -116,6 +117,7 @@ struct rule_set {
 	struct glob_index repository_index;
 	struct vec refs; /* owns the glob_refs */
 	pcre2_match_context *match_context;
+	struct vec script_fallbacks[COMMAND_KINDS]; /* char *: `script_fallbacks:` */
 };
 
 #endif

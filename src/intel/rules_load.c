@@ -102,6 +102,8 @@ void rules_free(struct rule_set *rules)
 	glob_index_free(&rules->repository_index);
 	vec_free(&rules->refs, glob_ref_free);
 	pcre2_match_context_free(rules->match_context);
+	for (int k = 0; k < COMMAND_KINDS; k++)
+		vec_free(&rules->script_fallbacks[k], free);
 	free(rules);
 }
 
@@ -146,10 +148,10 @@ static int placeholder_index(const char *name, size_t n)
 	return -1;
 }
 
-static const char *const rule_keys[] = { "id",	     "name",	  "kind",    "ecosystem",
-					 "language", "scope",	  "signals", "implies",
-					 "excludes", "overrides", "port",    "commands",
-					 "vars",     "also",	  "inherit", "report" };
+static const char *const rule_keys[] = { "id",	   "name",     "kind",	  "ecosystem", "language",
+					 "scope",  "signals",  "implies", "excludes",  "overrides",
+					 "port",   "commands", "vars",	  "also",      "inherit",
+					 "report", "front_end" };
 
 /* The keys a signal of each type may have besides its own and `weight`. */
 static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
@@ -712,6 +714,17 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 			return yaml_err(ps->e, ps->file, field,
 					"rule '%s': inherit is for project-scope rules", r->id);
 	}
+	if ((field = yaml_get(node, "front_end"))) {
+		text = yaml_str(field);
+		if ((r->kind != FINDING_FRAMEWORK && r->kind != FINDING_BUILD_TOOL) ||
+		    (!str_eq(text, "dev-server") && !str_eq(text, "static-site")))
+			return yaml_err(ps->e, ps->file, field,
+					"rule '%s': front_end (dev-server or static-site) is for "
+					"frameworks and build tools",
+					r->id);
+		r->front_end =
+			str_eq(text, "dev-server") ? FRONT_END_DEV_SERVER : FRONT_END_STATIC_SITE;
+	}
 	if ((field = yaml_get(node, "port"))) {
 		long long port;
 		if (yaml_int(field, ps->file, &port, NULL) < 0 || port < 1 || port > 65535)
@@ -877,6 +890,42 @@ static int finish_rules(struct parser *ps)
 	return rc;
 }
 
+/* script_fallbacks: {build: [build:prod, ...], start: [start:prod]} */
+static int parse_script_fallbacks(struct parser *ps, const struct yaml_node *node)
+{
+	if (!node)
+		return 0;
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node,
+				"script_fallbacks must map a command (build, test, lint, start) "
+				"to a list of script names");
+	for (size_t i = 0; i < node->count; i++) {
+		const char *key = yaml_str(node->pairs[i].key);
+		const struct yaml_node *list = node->pairs[i].value;
+		int kind = -1;
+		for (int k = 0; k < COMMAND_KINDS; k++)
+			if (str_eq(key, command_kind_name((enum command_kind)k)))
+				kind = k;
+		if (kind < 0 || kind == COMMAND_INSTALL)
+			return yaml_err(ps->e, ps->file, node->pairs[i].key,
+					"script_fallbacks: '%s' is not build, test, lint or start",
+					key ? key : "?");
+		if (list->kind != YAML_SEQUENCE)
+			return yaml_err(ps->e, ps->file, list,
+					"script_fallbacks.%s must be a list of script names", key);
+		for (size_t j = 0; j < list->count; j++) {
+			const char *name = yaml_str(list->items[j]);
+			if (!name || !*name)
+				return yaml_err(ps->e, ps->file, list->items[j],
+						"script_fallbacks.%s: a script name must be a "
+						"string",
+						key);
+			vec_push(&ps->set->script_fallbacks[kind], xstrdup(name));
+		}
+	}
+	return 0;
+}
+
 static int parse_top(struct parser *ps, const struct yaml_node *root)
 {
 	if (!root || root->kind != YAML_MAPPING)
@@ -884,11 +933,15 @@ static int parse_top(struct parser *ps, const struct yaml_node *root)
 			    : err_set(ps->e, "%s: empty file, expected a 'rules' list", ps->file);
 	for (size_t i = 0; i < root->count; i++) {
 		const char *key = yaml_str(root->pairs[i].key);
-		if (!str_eq(key, "rules") && !str_eq(key, "threshold"))
+		if (!str_eq(key, "rules") && !str_eq(key, "threshold") &&
+		    !str_eq(key, "script_fallbacks"))
 			return yaml_err(ps->e, ps->file, root->pairs[i].key,
-					"unknown top-level key '%s' (rules, threshold)",
+					"unknown top-level key '%s' (rules, threshold, "
+					"script_fallbacks)",
 					key ? key : "?");
 	}
+	if (parse_script_fallbacks(ps, yaml_get(root, "script_fallbacks")) < 0)
+		return -1;
 	const struct yaml_node *threshold = yaml_get(root, "threshold");
 	if (threshold) {
 		const char *text = yaml_str(threshold);

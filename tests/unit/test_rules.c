@@ -203,6 +203,34 @@ static void test_validate_patterns_and_globs(void **state)
 			   "      - content: x\n"
 			   "        weight: 0.5\n",
 			   ":6:", "a content signal needs 'in'");
+	expect_parse_error("rules:\n"
+			   "  - id: a\n"
+			   "    name: A\n"
+			   "    kind: linter\n"
+			   "    front_end: dev-server\n"
+			   "    signals: [{file: x, weight: 0.5}]\n",
+			   ":5:", "front_end (dev-server or static-site) is for frameworks");
+	expect_parse_error("rules:\n"
+			   "  - id: a\n"
+			   "    name: A\n"
+			   "    kind: framework\n"
+			   "    front_end: spa\n"
+			   "    signals: [{file: x, weight: 0.5}]\n",
+			   ":5:", "front_end (dev-server or static-site)");
+	expect_parse_error("script_fallbacks:\n  install: [ci]\nrules: []\n", ":2:",
+			   "'install' is not build, test, lint or start");
+	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n", ":2:",
+			   "script_fallbacks.start must be a list");
+	expect_parse_error("rules:\n"
+			   "  - id: a\n"
+			   "    name: A\n"
+			   "    kind: framework\n"
+			   "    signals: [{file: x, weight: 0.5}]\n"
+			   "    commands:\n"
+			   "      start:\n"
+			   "        - run: go run ./cmd/{go_command}\n"
+			   "        - run: go run {binary}\n",
+			   ":9:", "unknown placeholder '{binary}' (known: run, exec, port");
 }
 
 static void test_validate_relations(void **state)
