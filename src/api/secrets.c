@@ -107,12 +107,24 @@ static int decode_key(unsigned char key[KEY_BYTES], const char *text, size_t len
 	return got == KEY_BYTES ? 0 : -1;
 }
 
+/*
+ * Creates the key file when there is none. The key is written to a
+ * temporary file and linked into place, so a reader never sees a file
+ * half-written, and of two first uses at once (two requests, two
+ * processes) one key wins and both use it.
+ */
 static int create_key_file(const char *path, struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == EEXIST ? 0
-				       : err_errno(e, "cannot create the master key file %s", path);
+	if (access(path, F_OK) == 0)
+		return 0;
+	struct buf temp = BUF_INIT;
+	buf_addf(&temp, "%s.new-XXXXXX", path);
+	int fd = mkostemp(temp.data, O_CLOEXEC);
+	if (fd < 0) {
+		int rc = err_errno(e, "cannot create the master key file %s", path);
+		buf_free(&temp);
+		return rc;
+	}
 	unsigned char *key = sodium_malloc(KEY_BYTES);
 	char *text = sodium_malloc(
 		sodium_base64_ENCODED_LEN(KEY_BYTES, sodium_base64_VARIANT_ORIGINAL) + 1);
@@ -130,10 +142,12 @@ static int create_key_file(const char *path, struct err *e)
 			rc = err_errno(e, "cannot write the master key file %s", path);
 	}
 	close(fd);
-	if (rc != 0)
-		unlink(path);
-	else
+	if (rc == 0 && link(temp.data, path) == 0)
 		log_info("secrets", "master key created", "path", path);
+	else if (rc == 0 && errno != EEXIST) /* EEXIST: another first use won; use its key */
+		rc = err_errno(e, "cannot create the master key file %s", path);
+	unlink(temp.data);
+	buf_free(&temp);
 	sodium_free(key);
 	sodium_free(text);
 	return rc;
@@ -454,9 +468,13 @@ int secrets_check_master_key(struct api_context *ctx, struct err *e)
 	return rc;
 }
 
+/*
+ * Writes the secret inside tx (which holds the secrets' write lock); 1,
+ * and nothing written, when it exists and replace is false.
+ */
 static int put_in(struct store_tx *tx, const struct keyring *ring, const char *actor,
 		  const char *project, const char *name, const char *scope, const char *value,
-		  size_t value_len, int *created, struct err *e)
+		  size_t value_len, bool replace, int *created, struct err *e)
 {
 	struct store_param key[] = { STORE_TEXT_PARAM(project ? project : ""),
 				     STORE_TEXT_PARAM(name) };
@@ -467,6 +485,10 @@ static int put_in(struct store_tx *tx, const struct keyring *ring, const char *a
 		    "name = ?",
 		    key, 2, &existing, e) != 0)
 		return -1;
+	if (existing && !replace) {
+		json_decref(existing);
+		return 1;
+	}
 	char *ad = secret_ad(scope, project, name, ring->current);
 	unsigned char nonce[NONCE_BYTES];
 	struct buf sealed = BUF_INIT;
@@ -529,8 +551,10 @@ out:
 	return rc;
 }
 
-int secrets_put(struct api_context *ctx, const char *actor, const char *project, const char *name,
-		const char *scope, const char *value, size_t value_len, int *created, struct err *e)
+/* secrets_put and secrets_create: 1 when create-only found it existing. */
+static int secrets_write(struct api_context *ctx, const char *actor, const char *project,
+			 const char *name, const char *scope, const char *value, size_t value_len,
+			 bool replace, int *created, struct err *e)
 {
 	if (validate_names(project, name, e) != 0)
 		return -1;
@@ -545,13 +569,27 @@ int secrets_put(struct api_context *ctx, const char *actor, const char *project,
 	struct keyring ring;
 	if (write_begin(ctx, &tx, &master, &ring, e) != 0)
 		return err_prefix(e, "cannot store secret '%s'", name);
-	int rc = put_in(tx, &ring, actor, project, name, scope, value, value_len, created, e);
+	int rc = put_in(tx, &ring, actor, project, name, scope, value, value_len, replace, created,
+			e);
 	if (rc == 0)
 		rc = store_tx_commit(tx, e);
 	else
 		store_tx_rollback(tx);
 	write_end(master, &ring);
-	return rc == 0 ? 0 : err_prefix(e, "cannot store secret '%s'", name);
+	return rc >= 0 ? rc : err_prefix(e, "cannot store secret '%s'", name);
+}
+
+int secrets_put(struct api_context *ctx, const char *actor, const char *project, const char *name,
+		const char *scope, const char *value, size_t value_len, int *created, struct err *e)
+{
+	return secrets_write(ctx, actor, project, name, scope, value, value_len, true, created, e);
+}
+
+int secrets_create(struct api_context *ctx, const char *actor, const char *project,
+		   const char *name, const char *scope, const char *value, size_t value_len,
+		   struct err *e)
+{
+	return secrets_write(ctx, actor, project, name, scope, value, value_len, false, NULL, e);
 }
 
 /* 0 with *found; -1 on a store failure. */
@@ -1019,33 +1057,30 @@ static struct http_response write_secret(struct http_request *req, bool create_o
 						 SECRETS_MAX_VALUE);
 		goto out;
 	}
-	if (create_only) {
-		struct store_param key[] = { STORE_TEXT_PARAM(project ? project : ""),
-					     STORE_TEXT_PARAM(name) };
-		json_t *row = NULL;
-		if (store_query_one(ctx->store,
-				    "SELECT id FROM secrets WHERE COALESCE(project, '') = ? AND "
-				    "name = ?",
-				    key, 2, &row, &e) != 0) {
-			res = api_store_error(req, &e, "secret");
-			goto out;
-		}
-		if (row) {
-			json_decref(row);
-			res = http_response_error(409,
-						  "secret '%s' already exists: PUT "
-						  "/api/v1/secrets/%s replaces its value",
-						  name, name);
-			goto out;
-		}
+	/*
+	 * POST creates only: the check and the write are one transaction under
+	 * the secrets' write lock, so two creators cannot both get a 201.
+	 */
+	int rc = create_only
+			 ? secrets_create(ctx, api_actor(req), project, name, scope,
+					  json_string_value(value), json_string_length(value), &e)
+			 : secrets_put(ctx, api_actor(req), project, name, scope,
+				       json_string_value(value), json_string_length(value),
+				       &created, &e);
+	if (rc == 1) {
+		res = http_response_error(409,
+					  "secret '%s' already exists: PUT /api/v1/secrets/%s "
+					  "replaces its value",
+					  name, name);
+		goto out;
 	}
-	if (secrets_put(ctx, api_actor(req), project, name, scope, json_string_value(value),
-			json_string_length(value), &created, &e) != 0) {
+	if (rc != 0) {
 		/* e never holds the value; it may name the master key problem. */
 		log_error("secrets", "cannot store secret", "name", name, "error", e.msg);
 		res = http_response_error(500, "%s", e.msg);
 		goto out;
 	}
+	created |= create_only;
 	res = metadata_response(req, created ? 201 : 200, project, name);
 out:
 	/* The request body held the value: wipe our copy of it. */

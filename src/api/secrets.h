@@ -39,6 +39,10 @@ int secrets_check_master_key(struct api_context *ctx, struct err *e);
 int secrets_put(struct api_context *ctx, const char *actor, const char *project, const char *name,
 		const char *scope, const char *value, size_t value_len, int *created,
 		struct err *e);
+/* Creates a secret that does not exist yet: 1 (nothing written) when it does. */
+int secrets_create(struct api_context *ctx, const char *actor, const char *project,
+		   const char *name, const char *scope, const char *value, size_t value_len,
+		   struct err *e);
 
 /*
  * The value of a secret for a consumer of for_scope ("pipeline", "agent"

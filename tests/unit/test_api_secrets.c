@@ -19,6 +19,7 @@
 
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -560,6 +561,56 @@ static void test_routes_never_return_values(void **state)
 	http_router_free(router);
 }
 
+struct creator {
+	struct fixture *f;
+	char value[32];
+	int rc;
+};
+
+static void *create_one(void *arg)
+{
+	struct creator *c = arg;
+	struct err fail = ERR_INIT;
+	c->rc = secrets_create(&c->f->ctx, "alice", NULL, "RACE", "all", c->value, strlen(c->value),
+			       &fail);
+	if (c->rc < 0)
+		print_error("create: %s\n", fail.msg);
+	return NULL;
+}
+
+/*
+ * POST's create-only write: of creators racing for one name exactly one
+ * wins, and its value is the one stored (the check is inside the write).
+ */
+static void test_create_only_once(void **state)
+{
+	struct fixture *f = *state;
+	enum { CREATORS = 6 };
+	struct creator creators[CREATORS];
+	pthread_t threads[CREATORS];
+	for (int i = 0; i < CREATORS; i++) {
+		creators[i].f = f;
+		snprintf(creators[i].value, sizeof(creators[i].value), "value-%d", i);
+		assert_int_equal(pthread_create(&threads[i], NULL, create_one, &creators[i]), 0);
+	}
+	int winners = 0, winner = -1;
+	for (int i = 0; i < CREATORS; i++) {
+		pthread_join(threads[i], NULL);
+		assert_true(creators[i].rc == 0 || creators[i].rc == 1);
+		if (creators[i].rc == 0) {
+			winners++;
+			winner = i;
+		}
+	}
+	assert_int_equal(winners, 1);
+	expect_revealed(f, NULL, "RACE", "pipeline", creators[winner].value);
+	json_t *rows = NULL;
+	OK(store_query(f->store, "SELECT action FROM audit_log WHERE action = 'secret.create'", NULL, 0,
+		       &rows, e));
+	assert_int_equal(json_array_size(rows), 1);
+	json_decref(rows);
+}
+
 #define SECRETS_TESTS(setup)                                                                      \
 	{                                                                                         \
 		cmocka_unit_test_setup_teardown(test_round_trip_and_resolution, setup, teardown), \
@@ -574,6 +625,7 @@ static void test_routes_never_return_values(void **state)
 							teardown),                                \
 			cmocka_unit_test_setup_teardown(test_routes_never_return_values, setup,   \
 							teardown),                                \
+			cmocka_unit_test_setup_teardown(test_create_only_once, setup, teardown),  \
 	}
 
 int main(void)
