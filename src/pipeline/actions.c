@@ -629,10 +629,14 @@ static int node_program(struct leg_run *lr, const struct workflow_action *action
 }
 
 static int local_node_action(struct leg_run *lr, const struct workflow_action *action,
-			     const char *uses, const char *step, json_t *inputs, json_t *outputs,
-			     json_t *log)
+			     const char *uses, const char *step, const json_t *step_env,
+			     json_t *inputs, json_t *outputs, json_t *log)
 {
-	json_t *env = input_environment(inputs);
+	/* The step's env, then its inputs as INPUT_<NAME>, as the runner gives them. */
+	json_t *env = json_deep_copy(step_env);
+	json_t *input_env = input_environment(inputs);
+	json_object_update(env, input_env);
+	json_decref(input_env);
 	json_object_set_new(env, "GITHUB_ACTION_PATH", json_string(action->dir));
 	/*
 	 * GitHub runs pre programs while setting up the job, before any
@@ -670,9 +674,8 @@ static int local_node_action(struct leg_run *lr, const struct workflow_action *a
 }
 
 static int composite_action(struct leg_run *lr, struct step_scope *outer,
-			    const struct workflow_step *step_def,
-			    const struct workflow_action *action, const char *step, json_t *inputs,
-			    json_t *outputs)
+			    const struct workflow_action *action, const char *step,
+			    const json_t *step_env, json_t *inputs, json_t *outputs)
 {
 	json_t *steps_context = json_object();
 	struct buf label = BUF_INIT;
@@ -684,40 +687,21 @@ static int composite_action(struct leg_run *lr, struct step_scope *outer,
 				    .label = label.data };
 	/* Steps inside see the calling step's env; what they add to GITHUB_ENV stays. */
 	json_t *saved_env = json_deep_copy(lr->env);
-	struct expr_env env;
-	expr_env_for(lr, &env, lr->contexts);
-	struct err e = ERR_INIT;
-	json_t *step_env =
-		step_def->env ? run_evaluate_env(step_def->env, &env, &e) : json_object();
-	err_clear(&e);
-	if (step_env)
-		json_object_update(lr->env, step_env);
+	json_object_update(lr->env, (json_t *)step_env);
 	enum expr_status before = lr->status;
 	lr->status = EXPR_STATUS_SUCCESS;
 	steps_execute(lr, action->composite->steps, action->composite->steps_count, &scope);
 	int rc = lr->status == EXPR_STATUS_SUCCESS ? 0 : 1;
 	lr->status = before;
-	const char *name;
-	const json_t *value;
-	json_object_foreach(step_env, name, value)
-	{
-		const json_t *now = json_object_get(lr->env, name);
-		if (now && json_equal(now, value)) {
-			const json_t *old = json_object_get(saved_env, name);
-			if (old)
-				json_object_set(lr->env, name, (json_t *)old);
-			else
-				json_object_del(lr->env, name);
-		}
-	}
-	json_decref(step_env);
-	json_decref(saved_env);
-
+	/* Outputs are the action's: its steps, its inputs, the env its steps saw. */
 	json_t *contexts = json_copy(lr->contexts);
 	json_object_set(contexts, "steps", steps_context);
+	json_object_set_new(contexts, "env", json_deep_copy(lr->env));
 	json_object_set(contexts, "inputs", inputs);
 	struct expr_env out_env;
 	expr_env_for(lr, &out_env, contexts);
+	struct err e = ERR_INIT;
+	const char *name;
 	const json_t *spec;
 	json_object_foreach(action->outputs, name, spec)
 	{
@@ -728,6 +712,21 @@ static int composite_action(struct leg_run *lr, struct step_scope *outer,
 		err_clear(&e);
 		buf_free(&out);
 	}
+	/* What the step's env set goes; what the steps wrote to GITHUB_ENV stays. */
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)step_env, key, value)
+	{
+		const json_t *now = json_object_get(lr->env, key);
+		if (now && json_equal(now, value)) {
+			const json_t *old = json_object_get(saved_env, key);
+			if (old)
+				json_object_set(lr->env, key, (json_t *)old);
+			else
+				json_object_del(lr->env, key);
+		}
+	}
+	json_decref(saved_env);
 	json_decref(contexts);
 	json_decref(steps_context);
 	buf_free(&label);
@@ -735,8 +734,8 @@ static int composite_action(struct leg_run *lr, struct step_scope *outer,
 }
 
 static int local_action(struct leg_run *lr, struct step_scope *scope,
-			const struct workflow_step *step_def, const char *step, json_t *given,
-			json_t *outputs, json_t *log)
+			const struct workflow_step *step_def, const char *step,
+			const json_t *step_env, json_t *given, json_t *outputs, json_t *log)
 {
 	/* Inside a composite, ./ is still the workspace, as on GitHub. */
 	char *dir = workspace_join(lr->workspace, step_def->uses + 2);
@@ -753,9 +752,10 @@ static int local_action(struct leg_run *lr, struct step_scope *scope,
 	json_t *inputs = action_inputs(lr, action, given, log, step);
 	int rc;
 	if (strcmp(action->using, "composite") == 0) {
-		rc = composite_action(lr, scope, step_def, action, step, inputs, outputs);
+		rc = composite_action(lr, scope, action, step, step_env, inputs, outputs);
 	} else if (strncmp(action->using, "node", 4) == 0) {
-		rc = local_node_action(lr, action, step_def->uses, step, inputs, outputs, log);
+		rc = local_node_action(lr, action, step_def->uses, step, step_env, inputs, outputs,
+				       log);
 	} else {
 		say(lr, log, step, "error: %s: actions using '%s' are not supported by Ampel",
 		    action->file, action->using);
@@ -774,11 +774,12 @@ static bool uses_is(const char *uses, const char *action)
 }
 
 int action_run(struct leg_run *lr, struct step_scope *scope, const struct workflow_step *step,
-	       const char *step_name, json_t *inputs, json_t *outputs, json_t *log)
+	       const char *step_name, const json_t *step_env, json_t *inputs, json_t *outputs,
+	       json_t *log)
 {
 	const char *uses = step->uses;
 	if (str_starts_with(uses, "./"))
-		return local_action(lr, scope, step, step_name, inputs, outputs, log);
+		return local_action(lr, scope, step, step_name, step_env, inputs, outputs, log);
 	if (uses_is(uses, "actions/checkout"))
 		return action_checkout(lr, step_name, inputs, log);
 	if (uses_is(uses, "actions/cache") || uses_is(uses, "actions/cache/restore") ||

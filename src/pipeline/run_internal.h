@@ -149,9 +149,13 @@ struct post_step {
 	char *condition; /* post-if */
 	json_t *env;
 };
-/* Runs a `uses:` step; inputs are evaluated. Returns the step's exit code (0 success). */
+/*
+ * Runs a `uses:` step with its evaluated env and inputs. Returns the
+ * step's exit code (0 success).
+ */
 int action_run(struct leg_run *lr, struct step_scope *scope, const struct workflow_step *step,
-	       const char *step_name, json_t *inputs, json_t *outputs, json_t *log);
+	       const char *step_name, const json_t *step_env, json_t *inputs, json_t *outputs,
+	       json_t *log);
 void post_step_free(void *item);
 int actions_save_gitlab_artifacts(struct leg_run *lr, json_t *log);
 

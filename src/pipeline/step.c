@@ -357,8 +357,8 @@ int steps_execute(struct leg_run *lr, struct workflow_step **steps, size_t count
 					err_clear(&e);
 					exit_code = 1;
 				} else {
-					exit_code = action_run(lr, scope, step, name, inputs,
-							       outputs, log);
+					exit_code = action_run(lr, scope, step, name, step_env,
+							       inputs, outputs, log);
 				}
 				json_decref(inputs);
 			}
