@@ -4,8 +4,6 @@
 #include "api/api_internal.h"
 #include "api/audit.h"
 #include "api/credentials.h"
-#include "http/response.h"
-#include "http/router.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -54,7 +52,7 @@ struct secrets_keys {
 
 static const char *const scopes[] = { "pipeline", "agent", "deploy", "all" };
 
-static bool scope_valid(const char *scope, bool allow_all)
+bool secrets_scope_valid(const char *scope, bool allow_all)
 {
 	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++)
 		if (scope && strcmp(scope, scopes[i]) == 0)
@@ -86,7 +84,7 @@ static bool project_valid(const char *project)
 	return true;
 }
 
-static int validate_names(const char *project, const char *name, struct err *e)
+int secrets_validate_names(const char *project, const char *name, struct err *e)
 {
 	if (!name_valid(name))
 		return err_set(e, "secret name must be 1 to 128 letters, digits or underscores, "
@@ -345,6 +343,52 @@ static int unwrap_row(struct keyring *ring, const struct master_key *master, jso
 	return 0;
 }
 
+/* Why a sealed row did not open (beside store or memory failures, -1). */
+enum open_failure { OPEN_KEY_GONE = 1, OPEN_TAMPERED = 2 };
+
+/*
+ * Opens a row's ciphertext (ciphertext, nonce, key_version) under ad_text.
+ * The data key comes from keys when given (inside a write), else from the
+ * row itself (wrapped_key and key_nonce read in the same statement, NULL
+ * when that version is gone), unwrapped with ctx's master key. 0 with
+ * *opened (sodium memory) or an enum open_failure; -1 with e set.
+ */
+static int open_row(struct api_context *ctx, const struct keyring *keys, const json_t *row,
+		    const char *ad_text, unsigned char **opened, size_t *opened_len, struct err *e)
+{
+	int64_t version = json_integer_value(json_object_get(row, "key_version"));
+	struct master_key *master = NULL;
+	struct keyring ring = { 0 };
+	const unsigned char *key = NULL;
+	int rc = 0;
+	if (keys) {
+		key = keyring_key(keys, version);
+		rc = key ? 0 : OPEN_KEY_GONE;
+	} else if (!json_is_string(json_object_get(row, "wrapped_key"))) {
+		rc = OPEN_KEY_GONE;
+	} else if (master_key_load(ctx, &master, e) != 0) {
+		rc = -1;
+	} else {
+		ring.keys = sodium_allocarray(1, KEY_BYTES);
+		json_t *key_row = json_pack("{s:I, s:O, s:O}", "version", (json_int_t)version,
+					    "wrapped_key", json_object_get(row, "wrapped_key"),
+					    "nonce", json_object_get(row, "key_nonce"));
+		rc = ring.keys ? unwrap_row(&ring, master, key_row, e)
+			       : err_set(e, "out of locked memory for secret keys");
+		json_decref(key_row);
+		key = ring.keys;
+	}
+	if (rc == 0 && open_sealed(opened, opened_len, key,
+				   json_string_value(json_object_get(row, "ciphertext")),
+				   json_string_value(json_object_get(row, "nonce")), ad_text) != 0)
+		rc = OPEN_TAMPERED;
+	if (ring.keys)
+		keyring_free(&ring);
+	if (master)
+		sodium_free(master);
+	return rc;
+}
+
 static int keyring_load(struct keyring *ring, struct store *store, struct store_tx *tx,
 			const struct master_key *master, struct err *e)
 {
@@ -556,9 +600,9 @@ static int secrets_write(struct api_context *ctx, const char *actor, const char 
 			 const char *name, const char *scope, const char *value, size_t value_len,
 			 bool replace, int *created, struct err *e)
 {
-	if (validate_names(project, name, e) != 0)
+	if (secrets_validate_names(project, name, e) != 0)
 		return -1;
-	if (!scope_valid(scope, true))
+	if (!secrets_scope_valid(scope, true))
 		return err_set(e, "scope must be one of pipeline, agent, deploy, all");
 	if (!value)
 		return err_set(e, "secret '%s' has no value", name);
@@ -592,9 +636,8 @@ int secrets_create(struct api_context *ctx, const char *actor, const char *proje
 	return secrets_write(ctx, actor, project, name, scope, value, value_len, false, NULL, e);
 }
 
-/* 0 with *found; -1 on a store failure. */
-static int secrets_delete(struct api_context *ctx, const char *actor, const char *project,
-			  const char *name, bool *found, struct err *e)
+int secrets_delete(struct api_context *ctx, const char *actor, const char *project,
+		   const char *name, bool *found, struct err *e)
 {
 	*found = false;
 	struct store_tx *tx;
@@ -637,9 +680,9 @@ int secrets_reveal(struct api_context *ctx, const char *project, const char *nam
 		   const char *for_scope, char **value, struct err *e)
 {
 	*value = NULL;
-	if (validate_names(project, name, e) != 0)
+	if (secrets_validate_names(project, name, e) != 0)
 		return -1;
-	if (!scope_valid(for_scope, false))
+	if (!secrets_scope_valid(for_scope, false))
 		return err_set(e, "secrets are revealed for pipeline, agent or deploy, not '%s'",
 			       for_scope ? for_scope : "");
 	/* The secret and its wrapped key in one statement: a rotation cannot fall between. */
@@ -648,7 +691,7 @@ int secrets_reveal(struct api_context *ctx, const char *project, const char *nam
 	json_t *rows = NULL;
 	if (store_query(ctx->store,
 			"SELECT s.scope, s.project, s.ciphertext, s.nonce, s.key_version, "
-			"k.version, k.wrapped_key, k.nonce AS key_nonce FROM secrets s LEFT JOIN "
+			"k.wrapped_key, k.nonce AS key_nonce FROM secrets s LEFT JOIN "
 			"secret_keys k ON k.version = s.key_version WHERE (COALESCE(s.project, "
 			"'') = ? OR s.project IS NULL) AND s.name = ? ORDER BY "
 			"COALESCE(s.project, '') DESC",
@@ -667,42 +710,22 @@ int secrets_reveal(struct api_context *ctx, const char *project, const char *nam
 		json_decref(rows);
 		return -1;
 	}
-	struct master_key *master;
-	if (master_key_load(ctx, &master, e) != 0) {
-		json_decref(rows);
-		return -1;
-	}
 	int64_t key_version = json_integer_value(json_object_get(row, "key_version"));
-	json_t *key_row = json_pack("{s:I, s:O, s:O}", "version", (json_int_t)key_version,
-				    "wrapped_key", json_object_get(row, "wrapped_key"), "nonce",
-				    json_object_get(row, "key_nonce"));
-	struct keyring ring = { 0 };
-	ring.keys = sodium_allocarray(1, KEY_BYTES);
-	int rc = ring.keys ? 0 : err_set(e, "out of locked memory for secret keys");
-	if (rc == 0 && json_is_null(json_object_get(row, "version")))
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	char *ad = secret_ad(scope, row_project, name, key_version);
+	int rc = open_row(ctx, NULL, row, ad, &plain, &plain_len, e);
+	free(ad);
+	if (rc == OPEN_KEY_GONE)
 		rc = err_set(e,
 			     "secret '%s' is sealed under key version %" PRId64
 			     ", which no longer exists",
 			     name, key_version);
-	if (rc == 0)
-		rc = unwrap_row(&ring, master, key_row, e);
-	unsigned char *plain = NULL;
-	size_t plain_len = 0;
-	if (rc == 0) {
-		char *ad = secret_ad(scope, row_project, name, key_version);
-		if (open_sealed(&plain, &plain_len, ring.keys,
-				json_string_value(json_object_get(row, "ciphertext")),
-				json_string_value(json_object_get(row, "nonce")), ad) != 0)
-			rc = err_set(
-				e,
-				"secret '%s' cannot be decrypted: its ciphertext was changed or "
-				"belongs to another secret",
-				name);
-		free(ad);
-	}
-	json_decref(key_row);
-	keyring_free(&ring);
-	sodium_free(master);
+	else if (rc == OPEN_TAMPERED)
+		rc = err_set(e,
+			     "secret '%s' cannot be decrypted: its ciphertext was changed or "
+			     "belongs to another secret",
+			     name);
 	if (rc == 0) {
 		*value = malloc(plain_len + 1);
 		memcpy(*value, plain, plain_len + 1);
@@ -891,48 +914,20 @@ int secrets_open_value(struct api_context *ctx, const struct secrets_keys *keys,
 	*plain = NULL;
 	*plain_len = 0;
 	int64_t version = json_integer_value(json_object_get(row, "key_version"));
-	struct master_key *master = NULL;
-	struct keyring ring = { 0 };
-	const unsigned char *key = NULL;
-	int rc = 0;
-	if (keys) {
-		key = keyring_key(&keys->ring, version);
-		if (!key)
-			rc = err_set(e,
-				     "it is sealed under key version %" PRId64
-				     ", which no longer exists",
-				     version);
-	} else if (!json_is_string(json_object_get(row, "wrapped_key"))) {
-		rc = err_set(e,
-			     "it is sealed under key version %" PRId64 ", which no longer exists",
-			     version);
-	} else if (master_key_load(ctx, &master, e) != 0) {
-		rc = -1;
-	} else {
-		ring.keys = sodium_allocarray(1, KEY_BYTES);
-		json_t *key_row = json_pack("{s:I, s:O, s:O}", "version", (json_int_t)version,
-					    "wrapped_key", json_object_get(row, "wrapped_key"),
-					    "nonce", json_object_get(row, "key_nonce"));
-		rc = ring.keys ? unwrap_row(&ring, master, key_row, e)
-			       : err_set(e, "out of locked memory for secret keys");
-		json_decref(key_row);
-		key = ring.keys;
-	}
+	char *text = value_ad(ad, version);
+	if (!text)
+		return err_set(e, "associated data must be a JSON array");
 	unsigned char *opened = NULL;
 	size_t opened_len = 0;
-	char *text = rc == 0 ? value_ad(ad, version) : NULL;
-	if (rc == 0 && !text)
-		rc = err_set(e, "associated data must be a JSON array");
-	if (rc == 0 && open_sealed(&opened, &opened_len, key,
-				   json_string_value(json_object_get(row, "ciphertext")),
-				   json_string_value(json_object_get(row, "nonce")), text) != 0)
-		rc = err_set(e, "it cannot be decrypted: its ciphertext was changed or belongs to "
-				"another row");
+	int rc = open_row(ctx, keys ? &keys->ring : NULL, row, text, &opened, &opened_len, e);
 	free(text);
-	if (ring.keys)
-		keyring_free(&ring);
-	if (master)
-		sodium_free(master);
+	if (rc == OPEN_KEY_GONE)
+		return err_set(e,
+			       "it is sealed under key version %" PRId64 ", which no longer exists",
+			       version);
+	if (rc == OPEN_TAMPERED)
+		return err_set(e, "it cannot be decrypted: its ciphertext was changed or belongs "
+				  "to another row");
 	if (rc != 0)
 		return -1;
 	*plain = malloc(opened_len + 1);
@@ -944,261 +939,4 @@ int secrets_open_value(struct api_context *ctx, const struct secrets_keys *keys,
 	*plain_len = opened_len;
 	sodium_free(opened);
 	return 0;
-}
-
-/* --- /api/v1/secrets --- */
-
-#define SECRET_COLUMNS                                                                        \
-	"SELECT id, name, scope, project, version, key_version, created_at, updated_at FROM " \
-	"secrets"
-
-/* The project a {name} route is about: ?project=, else (for writes) the body's. */
-static const char *route_project(const struct http_request *req, const json_t *body)
-{
-	const char *project = http_request_query(req, "project");
-	if (!project && body)
-		project = json_string_value(json_object_get(body, "project"));
-	return project && *project ? project : NULL;
-}
-
-static struct http_response metadata_response(struct http_request *req, int status,
-					      const char *project, const char *name)
-{
-	struct api_context *ctx = req->user_data;
-	struct store_param key[] = { STORE_TEXT_PARAM(project ? project : ""),
-				     STORE_TEXT_PARAM(name) };
-	json_t *row = NULL;
-	struct err e = ERR_INIT;
-	if (store_query_one(ctx->store,
-			    SECRET_COLUMNS " WHERE COALESCE(project, '') = ? AND name = ?", key, 2,
-			    &row, &e) != 0)
-		return api_store_error(req, &e, "secret");
-	if (!row)
-		return http_response_error(404, "no secret named '%s'%s%s", name,
-					   project ? " in project " : "", project ? project : "");
-	return http_response_json(status, row);
-}
-
-static struct http_response handle_list(struct http_request *req)
-{
-	struct api_context *ctx = req->user_data;
-	struct store_param params[2];
-	size_t count = 0;
-	struct buf sql = BUF_INIT;
-	buf_adds(&sql, SECRET_COLUMNS " WHERE 1 = 1");
-	const char *project = http_request_query(req, "project");
-	if (project) {
-		buf_adds(&sql, " AND COALESCE(project, '') = ?");
-		params[count++] = STORE_TEXT_PARAM(project);
-	}
-	const char *scope = http_request_query(req, "scope");
-	if (scope) {
-		if (!scope_valid(scope, true)) {
-			buf_free(&sql);
-			return http_response_error(400, "scope must be one of pipeline, agent, "
-							"deploy, all");
-		}
-		buf_adds(&sql, " AND scope = ?");
-		params[count++] = STORE_TEXT_PARAM(scope);
-	}
-	struct http_response res =
-		api_list_page(req, ctx->store, buf_cstr(&sql), params, count, NULL);
-	buf_free(&sql);
-	return res;
-}
-
-static struct http_response handle_get(struct http_request *req)
-{
-	const char *name = http_request_param(req, "name");
-	const char *project = route_project(req, NULL);
-	struct err e = ERR_INIT;
-	if (validate_names(project, name, &e) != 0)
-		return http_response_error(400, "%s", e.msg);
-	return metadata_response(req, 200, project, name);
-}
-
-/* POST (name in the body, 409 when it exists) and PUT (name in the path, upsert). */
-static struct http_response write_secret(struct http_request *req, bool create_only)
-{
-	struct api_context *ctx = req->user_data;
-	json_t *body = NULL;
-	struct http_response error;
-	if (http_request_json(req, &body, &error) != 0)
-		return error;
-	const char *name = create_only ? json_string_value(json_object_get(body, "name"))
-				       : http_request_param(req, "name");
-	const char *project = route_project(req, body);
-	json_t *value = json_object_get(body, "value");
-	const char *scope = json_string_value(json_object_get(body, "scope"));
-	struct err e = ERR_INIT;
-	struct http_response res;
-	int created = 0;
-	if (validate_names(project, name, &e) != 0) {
-		res = http_response_error_detail(422, NULL, json_pack("{s:s}", "field", "name"),
-						 "%s", e.msg);
-		goto out;
-	}
-	if (!json_is_string(value)) {
-		res = http_response_error_detail(422, NULL, json_pack("{s:s}", "field", "value"),
-						 "value must be a string");
-		goto out;
-	}
-	if (!scope)
-		scope = "all";
-	if (!scope_valid(scope, true)) {
-		res = http_response_error_detail(
-			422, NULL, json_pack("{s:s}", "field", "scope"),
-			"scope must be one of pipeline, agent, deploy, all");
-		goto out;
-	}
-	if (json_string_length(value) > SECRETS_MAX_VALUE) {
-		res = http_response_error_detail(422, NULL, json_pack("{s:s}", "field", "value"),
-						 "value must be at most %d bytes",
-						 SECRETS_MAX_VALUE);
-		goto out;
-	}
-	/*
-	 * POST creates only: the check and the write are one transaction under
-	 * the secrets' write lock, so two creators cannot both get a 201.
-	 */
-	int rc = create_only
-			 ? secrets_create(ctx, api_actor(req), project, name, scope,
-					  json_string_value(value), json_string_length(value), &e)
-			 : secrets_put(ctx, api_actor(req), project, name, scope,
-				       json_string_value(value), json_string_length(value),
-				       &created, &e);
-	if (rc == 1) {
-		res = http_response_error(409,
-					  "secret '%s' already exists: PUT /api/v1/secrets/%s "
-					  "replaces its value",
-					  name, name);
-		goto out;
-	}
-	if (rc != 0) {
-		/* e never holds the value; it may name the master key problem. */
-		log_error("secrets", "cannot store secret", "name", name, "error", e.msg);
-		res = http_response_error(500, "%s", e.msg);
-		goto out;
-	}
-	created |= create_only;
-	res = metadata_response(req, created ? 201 : 200, project, name);
-out:
-	/* The request body held the value: wipe our copy of it. */
-	if (json_is_string(value))
-		sodium_memzero((char *)json_string_value(value), json_string_length(value));
-	json_decref(body);
-	return res;
-}
-
-static struct http_response handle_create(struct http_request *req)
-{
-	return write_secret(req, true);
-}
-
-static struct http_response handle_put(struct http_request *req)
-{
-	return write_secret(req, false);
-}
-
-static struct http_response handle_delete(struct http_request *req)
-{
-	struct api_context *ctx = req->user_data;
-	const char *name = http_request_param(req, "name");
-	const char *project = route_project(req, NULL);
-	struct err e = ERR_INIT;
-	if (validate_names(project, name, &e) != 0)
-		return http_response_error(400, "%s", e.msg);
-	bool found;
-	if (secrets_delete(ctx, api_actor(req), project, name, &found, &e) != 0)
-		return api_store_error(req, &e, "secret");
-	if (!found)
-		return http_response_error(404, "no secret named '%s'%s%s", name,
-					   project ? " in project " : "", project ? project : "");
-	return http_response_empty(204);
-}
-
-/* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
-static const char secret_schema[] =
-	"{\"type\":\"object\","
-	"\"required\":[\"id\",\"name\",\"scope\",\"project\",\"version\","
-	"\"key_version\",\"created_at\",\"updated_at\"],\"properties\":{"
-	"\"id\":{\"type\":\"string\"},"
-	"\"name\":{\"type\":\"string\"},"
-	"\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
-	"\"project\":{\"type\":\"string\",\"nullable\":true},"
-	"\"version\":{\"type\":\"integer\"},"
-	"\"key_version\":{\"type\":\"integer\"},"
-	"\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
-	"\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}";
-
-static const struct http_schema_spec secrets_schemas[] = {
-	{ "Secret", secret_schema },
-	{ "SecretList", secret_schema },
-	{ "SecretCreate",
-	  "{\"type\":\"object\","
-	  "\"required\":[\"name\",\"value\"],\"properties\":{"
-	  "\"name\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z_][A-Za-z0-9_]{0,127}$\"},"
-	  "\"value\":{\"type\":\"string\",\"maxLength\":65536,\"description\":\"write-only: never "
-	  "answered\"},"
-	  "\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
-	  "\"project\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":"
-	  "\"else ?project=\"}}}" },
-	{ "SecretPut",
-	  "{\"type\":\"object\","
-	  "\"required\":[\"value\"],\"properties\":{"
-	  "\"value\":{\"type\":\"string\",\"maxLength\":65536,\"description\":\"write-only: never "
-	  "answered\"},"
-	  "\"scope\":{\"type\":\"string\",\"enum\":[\"pipeline\",\"agent\",\"deploy\",\"all\"]},"
-	  "\"project\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,\"description\":"
-	  "\"else ?project=\"}}}" },
-};
-
-int api_secrets_register(struct http_router *router, struct api_context *ctx, struct err *e)
-{
-	if (secrets_check_master_key(ctx, e) != 0)
-		return -1;
-	const struct http_route_spec routes[] = {
-		{ "GET /api/v1/secrets",
-		  handle_list,
-		  { .summary = "List secrets (metadata only, never values)",
-		    .tags = "secrets",
-		    .response_schema = "SecretList",
-		    .permission = "secret:read",
-		    .query = "project,scope",
-		    .paginated = true } },
-		{ "POST /api/v1/secrets",
-		  handle_create,
-		  { .summary = "Create a secret (the value goes in and never comes out)",
-		    .tags = "secrets",
-		    .request_schema = "SecretCreate",
-		    .response_schema = "Secret",
-		    .permission = "secret:write",
-		    .success_status = 201 } },
-		{ "GET /api/v1/secrets/{name}",
-		  handle_get,
-		  { .summary = "A secret's metadata",
-		    .tags = "secrets",
-		    .response_schema = "Secret",
-		    .permission = "secret:read",
-		    .query = "project" } },
-		{ "PUT /api/v1/secrets/{name}",
-		  handle_put,
-		  { .summary = "Create or replace a secret's value and scope",
-		    .tags = "secrets",
-		    .request_schema = "SecretPut",
-		    .response_schema = "Secret",
-		    .permission = "secret:write",
-		    .query = "project" } },
-		{ "DELETE /api/v1/secrets/{name}",
-		  handle_delete,
-		  { .summary = "Delete a secret",
-		    .tags = "secrets",
-		    .permission = "secret:write",
-		    .query = "project",
-		    .success_status = 204 } },
-	};
-	if (http_router_add_schemas(router, secrets_schemas,
-				    sizeof(secrets_schemas) / sizeof(*secrets_schemas), e) != 0)
-		return -1;
-	return http_router_add_all(router, routes, sizeof(routes) / sizeof(*routes), ctx, e);
 }

@@ -11,6 +11,7 @@
 #define AMPEL_API_SECRETS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,16 @@ int secrets_put(struct api_context *ctx, const char *actor, const char *project,
 int secrets_create(struct api_context *ctx, const char *actor, const char *project,
 		   const char *name, const char *scope, const char *value, size_t value_len,
 		   struct err *e);
+/* Deletes a secret (audited): 0 with *found; -1 on a store failure. */
+int secrets_delete(struct api_context *ctx, const char *actor, const char *project,
+		   const char *name, bool *found, struct err *e);
+/*
+ * Secret names are environment-variable names (pipelines expose them as
+ * such); a project is an id. 0, or -1 with what is wrong.
+ */
+int secrets_validate_names(const char *project, const char *name, struct err *e);
+/* Whether scope is pipeline, agent, deploy (or all, when allow_all). */
+bool secrets_scope_valid(const char *scope, bool allow_all);
 
 /*
  * The value of a secret for a consumer of for_scope ("pipeline", "agent"
