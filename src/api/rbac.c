@@ -5,8 +5,10 @@
 #include "api/users.h"
 #include "http/router.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "util/xalloc.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -264,23 +266,45 @@ bool rbac_caller_can(const struct http_request *req, struct api_context *ctx,
 
 /* ---- /api/v1/roles ---- */
 
-static int role_attach_permissions(struct store *store, json_t *role, struct err *e)
+/* Gives each role of rows (an array) its permissions: one query for the page. */
+static int roles_attach_permissions(struct store *store, json_t *rows, struct err *e)
 {
-	struct store_param id = STORE_TEXT_PARAM(json_get_str(role, "id", ""));
-	json_t *rows;
-	if (store_query(store,
-			"SELECT permission FROM role_permissions WHERE role_id = ? ORDER BY "
-			"permission",
-			&id, 1, &rows, e) != 0)
-		return -1;
-	json_t *list = json_array();
+	size_t count = json_array_size(rows);
+	if (count == 0)
+		return 0;
+	struct buf sql = BUF_INIT;
+	buf_adds(&sql, "SELECT role_id, permission FROM role_permissions WHERE role_id IN (");
+	struct store_param *params = xcalloc(count, sizeof(*params));
 	size_t i;
+	json_t *role;
+	json_array_foreach(rows, i, role)
+	{
+		buf_adds(&sql, i ? ", ?" : "?");
+		params[i] = STORE_TEXT_PARAM(json_get_str(role, "id", ""));
+		json_object_set_new(role, "permissions", json_array());
+		json_object_set_new(role, "system",
+				    json_boolean(json_get_int(role, "system", 0) != 0));
+	}
+	buf_adds(&sql, ") ORDER BY permission");
+	json_t *found = NULL;
+	int rc = store_query(store, sql.data, params, count, &found, e);
+	free(params);
+	buf_free(&sql);
+	if (rc != 0)
+		return -1;
 	json_t *row;
-	json_array_foreach(rows, i, row)
-		json_array_append(list, json_object_get(row, "permission"));
-	json_decref(rows);
-	json_object_set_new(role, "permissions", list);
-	json_object_set_new(role, "system", json_boolean(json_get_int(role, "system", 0) != 0));
+	json_array_foreach(found, i, row)
+	{
+		const char *role_id = json_get_str(row, "role_id", "");
+		size_t j;
+		json_array_foreach(rows, j, role)
+		{
+			if (strcmp(json_get_str(role, "id", ""), role_id) == 0)
+				json_array_append(json_object_get(role, "permissions"),
+						  json_object_get(row, "permission"));
+		}
+	}
+	json_decref(found);
 	return 0;
 }
 
@@ -295,16 +319,11 @@ static struct http_response roles_list(struct http_request *req)
 	if (api_list_rows(req, ctx->store, ROLE_COLUMNS " WHERE 1 = 1", NULL, 0, &rows, &next,
 			  &error) != 0)
 		return error;
-	size_t i;
-	json_t *row;
 	struct err e = ERR_INIT;
-	json_array_foreach(rows, i, row)
-	{
-		if (role_attach_permissions(ctx->store, row, &e) != 0) {
-			json_decref(rows);
-			free(next);
-			return api_store_error(req, &e, "role");
-		}
+	if (roles_attach_permissions(ctx->store, rows, &e) != 0) {
+		json_decref(rows);
+		free(next);
+		return api_store_error(req, &e, "role");
 	}
 	struct http_response res = http_response_json(200, http_page_envelope(rows, next));
 	free(next);
@@ -318,12 +337,16 @@ static int role_find(struct store *store, const char *id_or_name, json_t **row, 
 	if (store_query_one(store, ROLE_COLUMNS " WHERE id = ? OR name = ?", params, 2, row, e) !=
 	    0)
 		return -1;
-	if (*row && role_attach_permissions(store, *row, e) != 0) {
+	if (!*row)
+		return 0;
+	json_t *one = json_pack("[O]", *row);
+	int rc = roles_attach_permissions(store, one, e);
+	json_decref(one);
+	if (rc != 0) {
 		json_decref(*row);
 		*row = NULL;
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 static struct http_response roles_get(struct http_request *req)
