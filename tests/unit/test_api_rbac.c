@@ -107,6 +107,26 @@ static void test_system_roles(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.body, "items")), 2);
 	assert_true(json_is_string(json_object_get(r.body, "next_cursor")));
 	reply_free(&r);
+	/* A whole list: each role carries its own permissions, as GET of one does. */
+	r = GET(f, "/api/v1/roles?limit=100", root);
+	expect_status(&r, 200, "roles");
+	size_t i;
+	json_t *role;
+	int checked = 0;
+	json_array_foreach(json_object_get(r.body, "items"), i, role)
+	{
+		const char *name = json_string_value(json_object_get(role, "name"));
+		char path[128];
+		snprintf(path, sizeof(path), "/api/v1/roles/%s", name);
+		struct reply one = GET(f, path, root);
+		assert_true(json_equal(json_object_get(role, "permissions"),
+				       json_object_get(one.body, "permissions")));
+		assert_true(json_is_boolean(json_object_get(role, "system")));
+		reply_free(&one);
+		checked++;
+	}
+	assert_true(checked >= 4);
+	reply_free(&r);
 	free(root);
 }
 
