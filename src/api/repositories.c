@@ -542,8 +542,7 @@ static struct http_response handle_job(struct http_request *req)
 /* The body schemas the routes below name (OpenAPI 3.0 schema objects; docs/http.md). */
 static const struct http_schema_spec repositories_schemas[] = {
 	{ "Repository",
-	  "{\"type\":\"object\",\"description\":\"A clone (url) is answered 202 "
-	  "{\\\"repository\\\": …, \\\"job_id\\\": …}\","
+	  "{\"type\":\"object\","
 	  "\"required\":[\"id\",\"name\",\"owner_id\",\"source_kind\",\"source\","
 	  "\"path\",\"default_branch\",\"state\",\"error\",\"created_at\","
 	  "\"updated_at\"],\"properties\":{"
@@ -558,6 +557,11 @@ static const struct http_schema_spec repositories_schemas[] = {
 	  "\"error\":{\"type\":\"string\",\"nullable\":true},"
 	  "\"created_at\":{\"type\":\"integer\",\"format\":\"int64\"},"
 	  "\"updated_at\":{\"type\":\"integer\",\"format\":\"int64\"}}}" },
+	{ "RepositoryClone", "{\"type\":\"object\",\"description\":\"A registration by URL: the "
+			     "repository (state cloning) and the clone job to follow\","
+			     "\"required\":[\"repository\",\"job_id\"],\"properties\":{"
+			     "\"repository\":{\"$ref\":\"#/components/schemas/Repository\"},"
+			     "\"job_id\":{\"type\":\"string\"}}}" },
 	{ "RepositoryCreate", "{\"type\":\"object\",\"description\":\"path or url, not "
 			      "both\",\"additionalProperties\":false,\"properties\":{"
 			      "\"name\":{\"type\":\"string\",\"nullable\":true},"
@@ -599,7 +603,9 @@ int api_repositories_register(struct http_router *router, struct api_context *ct
 		    .request_schema = "RepositoryCreate",
 		    .response_schema = "Repository",
 		    .permission = "project:write",
-		    .success_status = 201 } },
+		    .success_status = 201,
+		    .other_status = 202,
+		    .other_response_schema = "RepositoryClone" } },
 		{ "GET /api/v1/repositories/{id}",
 		  handle_get,
 		  { .summary = "A repository",

@@ -115,7 +115,8 @@ static json_t *operation_parameters(const struct http_route *route)
 	return params;
 }
 
-static json_t *success_response(const struct http_route_meta *meta, int status)
+static json_t *success_response(const struct http_route_meta *meta, int status,
+				const char *schema_name)
 {
 	json_t *res = json_pack("{s:s}", "description", http_status_reason(status));
 	if (status == 204)
@@ -128,14 +129,14 @@ static json_t *success_response(const struct http_route_meta *meta, int status)
 	}
 	json_t *schema;
 	if (meta->paginated) {
-		json_t *items = meta->response_schema ? schema_ref(meta->response_schema)
-						      : json_pack("{s:s}", "type", "object");
+		json_t *items = schema_name ? schema_ref(schema_name)
+					    : json_pack("{s:s}", "type", "object");
 		schema = json_pack("{s:s,s:[s,s],s:{s:{s:s,s:o},s:{s:s,s:b}}}", "type", "object",
 				   "required", "items", "next_cursor", "properties", "items",
 				   "type", "array", "items", items, "next_cursor", "type", "string",
 				   "nullable", 1);
-	} else if (meta->response_schema) {
-		schema = schema_ref(meta->response_schema);
+	} else if (schema_name) {
+		schema = schema_ref(schema_name);
 	} else {
 		schema = json_pack("{s:s}", "type", "object");
 	}
@@ -205,7 +206,15 @@ static json_t *operation(const struct http_route *route, json_t *used_schemas)
 	json_t *responses = json_object();
 	char status[16];
 	snprintf(status, sizeof(status), "%d", success);
-	json_object_set_new(responses, status, success_response(meta, success));
+	json_object_set_new(responses, status,
+			    success_response(meta, success, meta->response_schema));
+	if (meta->other_status) {
+		note_schema(used_schemas, meta->other_response_schema);
+		snprintf(status, sizeof(status), "%d", meta->other_status);
+		json_object_set_new(
+			responses, status,
+			success_response(meta, meta->other_status, meta->other_response_schema));
+	}
 	for (size_t i = 0; i < sizeof(error_statuses) / sizeof(error_statuses[0]); i++) {
 		if (!route_can_fail_with(route, error_statuses[i]))
 			continue;

@@ -108,6 +108,7 @@ static void http_route_free(void *item)
 	free((char *)route->meta.project_param);
 	free((char *)route->meta.query);
 	free((char *)route->meta.response_type);
+	free((char *)route->meta.other_response_schema);
 	free(route);
 }
 
@@ -234,6 +235,8 @@ static void route_copy_meta(struct http_route *route, const struct http_route_me
 	route->meta.response_type = xstrdup_or_null(meta->response_type);
 	route->meta.paginated = meta->paginated;
 	route->meta.success_status = meta->success_status;
+	route->meta.other_status = meta->other_status;
+	route->meta.other_response_schema = xstrdup_or_null(meta->other_response_schema);
 }
 
 static bool routes_same_shape(const struct http_route *a, const struct http_route *b)

@@ -78,6 +78,13 @@ struct http_route_meta {
 	const char *response_type; /* media type of the success body; NULL: JSON */
 	bool paginated;
 	int success_status; /* 0: 200 */
+	/*
+	 * A second success answer, when the route has one: POST
+	 * /api/v1/repositories registers a path (201) or queues a clone (202,
+	 * another body). 0: none.
+	 */
+	int other_status;
+	const char *other_response_schema;
 };
 
 /*

@@ -1245,6 +1245,13 @@ static void test_openapi_schemas(void **state)
 	expect_status(&r, 200, "get a repository");
 	expect_schema(doc, "GET", "/api/v1/repositories/{id}", &r);
 	reply_free(&r);
+	/* By URL: 202 with the repository and its clone job, the second documented answer. */
+	buf_reset(&body);
+	buf_addf(&body, "{\"url\":\"file://%s\",\"name\":\"schema-clone\"}", buf_cstr(&tree));
+	call(f, "POST", "/api/v1/repositories", access, buf_cstr(&body), &r);
+	expect_status(&r, 202, "clone a repository");
+	expect_schema(doc, "POST", "/api/v1/repositories", &r);
+	reply_free(&r);
 	const char *lists[] = { "/api/v1/users",	"/api/v1/repositories",
 				"/api/v1/audit",	"/api/v1/roles",
 				"/api/v1/tokens",	"/api/v1/deployment-providers",
