@@ -150,9 +150,28 @@ static int existing_branch(const char *repository, const char *ref,
 	return rc;
 }
 
+static int commit_files(const struct intelligence_git_commit *request,
+			char sha[INTELLIGENCE_SHA_SIZE], enum intelligence_git_failure *failure,
+			struct err *e);
+
+/*
+ * A checkout owned by another user than the server's is refused by git
+ * (safe.directory) after it was registered: the owner or an admin can
+ * fix that, so it is a conflict with git's own advice, not a server error.
+ */
 int intelligence_git_commit_files(const struct intelligence_git_commit *request,
 				  char sha[INTELLIGENCE_SHA_SIZE],
 				  enum intelligence_git_failure *failure, struct err *e)
+{
+	int rc = commit_files(request, sha, failure, e);
+	if (rc != 0 && *failure == INTELLIGENCE_GIT_FAILED && strstr(e->msg, "dubious ownership"))
+		*failure = INTELLIGENCE_GIT_UNTRUSTED;
+	return rc;
+}
+
+static int commit_files(const struct intelligence_git_commit *request,
+			char sha[INTELLIGENCE_SHA_SIZE], enum intelligence_git_failure *failure,
+			struct err *e)
 {
 	*failure = INTELLIGENCE_GIT_FAILED;
 	const char *repository = request->repository;

@@ -47,9 +47,10 @@ struct intelligence_git_commit {
 
 /* Why a commit could not be made, for the API's status. */
 enum intelligence_git_failure {
-	INTELLIGENCE_GIT_FAILED,       /* git failed: a server-side problem */
-	INTELLIGENCE_GIT_BAD_PATH,     /* a file's path is not safe */
-	INTELLIGENCE_GIT_BRANCH_EXISTS /* the branch exists with other content */
+	INTELLIGENCE_GIT_FAILED,	/* git failed: a server-side problem */
+	INTELLIGENCE_GIT_BAD_PATH,	/* a file's path is not safe */
+	INTELLIGENCE_GIT_BRANCH_EXISTS, /* the branch exists with other content */
+	INTELLIGENCE_GIT_UNTRUSTED	/* git refuses the repository's owner (safe.directory) */
 };
 
 /*
