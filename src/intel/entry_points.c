@@ -6,8 +6,10 @@
 #include "util/buf.h"
 #include "util/map.h"
 #include "util/str.h"
+#include "util/toml.h"
 #include "util/vec.h"
 
+#include <jansson.h>
 #include <string.h>
 #include <strings.h>
 
@@ -229,38 +231,105 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 	buf_free(&prefix);
 }
 
+/* Root scripts that tool a project rather than start it. */
+static bool python_tooling_script(const char *name)
+{
+	static const char *const tooling[] = { "setup.py",   "manage.py",  "conftest.py",
+					       "noxfile.py", "fabfile.py", "tasks.py",
+					       "dodo.py",    "conf.py" };
+	for (size_t i = 0; i < sizeof(tooling) / sizeof(*tooling); i++)
+		if (strcmp(name, tooling[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the project's root holds a package dir named stem, in any case (SABnzbd.py, sabnzbd/). */
+static bool python_package_beside(const struct project *p, const struct scan *scan,
+				  const char *stem)
+{
+	const struct vec *files = scan_project_files((struct scan *)scan, p);
+	size_t n = strlen(stem);
+	for (size_t i = 0; i < files->len; i++) {
+		const char *path = relative_path(p, files->items[i]);
+		if (strncasecmp(path, stem, n) == 0 && strcmp(path + n, "/__init__.py") == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
- * {py_launcher}: the script at the project's root that starts it, named
- * after the project or after the package beside it (sqlmap.py, cps.py next
- * to cps/), with a `__main__` guard. Maintainers document `python cps.py`,
- * and it beats a framework's generic `flask run`.
+ * {py_launcher}: the script at the project's root that starts it, with a
+ * `__main__` guard: the one named after the project or after the package
+ * beside it (sqlmap.py; cps.py next to cps/), else the only such script
+ * (bot.py). Maintainers document `python cps.py`, and it beats a
+ * framework's generic `flask run`.
  */
 static void guess_python_launcher(const struct project *p, struct scan *scan, struct arena *arena,
 				  struct map *vars)
 {
 	const struct vec *root = scan_dir_files(scan, p->dir);
 	const char *project = last_element(p->name);
-	const char *chosen = NULL;
-	size_t count = 0;
+	const char *named = NULL, *only = NULL;
+	size_t named_count = 0, count = 0;
 	static const char *const guard[] = { "if __name__ == \"__main__\"",
 					     "if __name__ == '__main__'" };
 	for (size_t i = 0; root && i < root->len; i++) {
 		const struct scan_file *f = root->items[i];
-		if (!str_ends_with(f->name, ".py"))
+		if (!str_ends_with(f->name, ".py") || python_tooling_script(f->name) ||
+		    !file_mentions(scan, f, guard, 2))
 			continue;
 		char *stem = arena_strndup(arena, f->name, strlen(f->name) - 3);
-		struct buf package = BUF_INIT;
-		buf_addf(&package, "%s/__init__.py", stem);
-		bool named = (project && strcasecmp(stem, project) == 0) ||
-			     project_file(p, scan, package.data);
-		buf_free(&package);
-		if (named && file_mentions(scan, f, guard, 2)) {
-			chosen = f->name;
-			count++;
+		if ((project && strcasecmp(stem, project) == 0) ||
+		    python_package_beside(p, scan, stem)) {
+			named = f->name;
+			named_count++;
 		}
+		only = f->name;
+		count++;
 	}
-	if (count == 1)
-		map_put(vars, "py_launcher", (void *)chosen);
+	if (named_count == 1)
+		map_put(vars, "py_launcher", (void *)named);
+	else if (named_count == 0 && count == 1)
+		map_put(vars, "py_launcher", (void *)only);
+}
+
+/*
+ * {py_command}: the console script the project installs ([project.scripts]
+ * or Poetry's [tool.poetry.scripts]): the one named after the project, else
+ * the only one. A CLI app starts with it (`uv run spotdl`).
+ */
+static void guess_python_command(const struct project *p, struct scan *scan, struct arena *arena,
+				 struct map *vars)
+{
+	const struct scan_file *f = project_file(p, scan, "pyproject.toml");
+	struct buf text = BUF_INIT;
+	json_t *root = NULL;
+	if (!f || f->foreign || scan_read(scan, f, &text, NULL) != 0 ||
+	    toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL) != 0) {
+		buf_free(&text);
+		return;
+	}
+	buf_free(&text);
+	json_t *scripts = json_object_get(json_object_get(root, "project"), "scripts");
+	if (!json_is_object(scripts))
+		scripts = json_object_get(json_object_get(json_object_get(root, "tool"), "poetry"),
+					  "scripts");
+	const char *project = last_element(p->name);
+	const char *chosen = NULL;
+	const char *name;
+	json_t *value;
+	json_object_foreach(scripts, name, value)
+	{
+		if (project && strcasecmp(name, project) == 0)
+			chosen = name;
+	}
+	if (!chosen && json_object_size(scripts) == 1) {
+		void *only = json_object_iter(scripts);
+		chosen = json_object_iter_key(only);
+	}
+	if (chosen)
+		map_put(vars, "py_command", arena_strdup(arena, chosen));
+	json_decref(root);
 }
 
 void entry_points_guess(const struct project *p, struct scan *scan, struct arena *arena,
@@ -270,4 +339,5 @@ void entry_points_guess(const struct project *p, struct scan *scan, struct arena
 	guess_go_command(p, scan, arena, vars);
 	guess_dotnet_project(p, scan, arena, vars);
 	guess_python_launcher(p, scan, arena, vars);
+	guess_python_command(p, scan, arena, vars);
 }

@@ -134,7 +134,7 @@ static const struct {
 	{ "run", false },	 { "exec", false },	 { "port", false },
 	{ "name", false },	 { "module", true },	 { "app", true },
 	{ "main", true },	 { "go_command", true }, { "dotnet_project", true },
-	{ "py_launcher", true },
+	{ "py_launcher", true }, { "py_command", true },
 };
 #define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
 

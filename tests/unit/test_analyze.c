@@ -418,8 +418,10 @@ static void score_sets(const char *const *sets, size_t count, struct score *all,
  * (commands 60.8%, see their NOTES.md), then used to improve the rules too;
  * g was measured once held out (commands 68.4%); h was measured once held
  * out (language 100%, package manager 100%, commands 57/70 = 81.4%), then
- * used too; i was written last and measured once held out (language 32/33
- * = 97.0%, package manager 100%, commands 55/68 = 80.9%), then used too.
+ * used too; i was measured once held out (language 32/33 = 97.0%, package
+ * manager 100%, commands 55/68 = 80.9%), then used too; j was written last
+ * and measured once held out (language 100%, package manager 100%, commands
+ * 50/63 = 79.4%), then used too.
  * The figures are printed against the bar; the assertions guard each
  * group against regressions below the level it reached.
  */
@@ -436,6 +438,7 @@ static void test_realworld_accuracy(void **state)
 		{ "g", { "g", NULL, NULL }, { 0.98, 0.95, 0.75 } },
 		{ "h", { "h", NULL, NULL }, { 0.98, 0.95, 0.91 } },
 		{ "i", { "i", NULL, NULL }, { 0.96, 0.95, 0.88 } },
+		{ "j", { "j", NULL, NULL }, { 0.98, 0.95, 0.84 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
