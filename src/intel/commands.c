@@ -57,13 +57,29 @@ static const char *commands_procfile_web(const struct project *p, struct scan *s
 	return web && *web ? web : NULL;
 }
 
+/* Whether text is one word in quotes with nothing the shell would expand inside. */
+static bool commands_quoted_word(const char *text, size_t n)
+{
+	if (n < 2 || (text[0] != '"' && text[0] != '\'') || text[n - 1] != text[0])
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (strchr(" \t\"'$\\`", text[i]))
+			return false;
+	return true;
+}
+
 /* A Dockerfile instruction's argument: exec form ["a", "b"] joined, or shell form as is. */
 static void commands_docker_argument(const char *text, struct buf *out)
 {
 	buf_reset(out);
 	json_t *list = text[0] == '[' ? json_loads(text, 0, NULL) : NULL;
 	if (!json_is_array(list)) {
-		buf_adds(out, text);
+		/* Shell form: one quoted word ("/entrypoint.sh") is that word to the shell. */
+		size_t n = strlen(text);
+		if (commands_quoted_word(text, n))
+			buf_add(out, text + 1, n - 2);
+		else
+			buf_adds(out, text);
 		json_decref(list);
 		return;
 	}
