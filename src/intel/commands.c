@@ -22,24 +22,11 @@ static bool commands_script_is_real(const char *script)
 	return script && !str_blank(script) && !strstr(script, "no test specified");
 }
 
-/* The first file of the project among names (relative to the project), or NULL. */
-static const struct scan_file *commands_project_file(const struct project *p,
-						     const struct scan *scan, const char *name)
-{
-	struct buf path = BUF_INIT;
-	if (*p->dir)
-		buf_addf(&path, "%s/", p->dir);
-	buf_adds(&path, name);
-	const struct scan_file *f = scan_find(scan, path.data);
-	buf_free(&path);
-	return f;
-}
-
 /* The `web:` process of a Procfile, which is what Heroku-style hosts start. */
 static const char *commands_procfile_web(const struct project *p, struct scan *scan,
 					 struct arena *arena)
 {
-	const struct scan_file *procfile = commands_project_file(p, scan, "Procfile");
+	const struct scan_file *procfile = scan_find_in_project(scan, p, "Procfile");
 	if (!procfile)
 		return NULL;
 	struct buf text = BUF_INIT;
@@ -108,7 +95,7 @@ static void commands_docker_argument(const char *text, struct buf *out)
 static const char *commands_dockerfile_start(const struct project *p, struct scan *scan,
 					     struct arena *arena)
 {
-	const struct scan_file *dockerfile = commands_project_file(p, scan, "Dockerfile");
+	const struct scan_file *dockerfile = scan_find_in_project(scan, p, "Dockerfile");
 	struct buf text = BUF_INIT;
 	if (!dockerfile || scan_read(scan, dockerfile, &text, NULL) < 0) {
 		buf_free(&text);
@@ -164,7 +151,7 @@ static bool commands_has_compose(const struct project *p, const struct scan *sca
 	static const char *const names[] = { "compose.yaml", "compose.yml", "docker-compose.yml",
 					     "docker-compose.yaml" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		if (commands_project_file(p, scan, names[i]))
+		if (scan_find_in_project(scan, p, names[i]))
 			return true;
 	return false;
 }
@@ -312,7 +299,7 @@ static struct makefile *commands_makefile(struct commands_context *c)
 	c->makefile_read = true;
 	static const char *const names[] = { "GNUmakefile", "makefile", "Makefile" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		const struct scan_file *f = commands_project_file(c->p, c->scan, names[i]);
+		const struct scan_file *f = scan_find_in_project(c->scan, c->p, names[i]);
 		struct buf text = BUF_INIT;
 		if (f && scan_read(c->scan, f, &text, NULL) == 0)
 			c->makefile = makefile_parse(buf_cstr(&text), text.len);

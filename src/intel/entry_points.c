@@ -20,19 +20,6 @@ static const char *relative_path(const struct project *p, const struct scan_file
 	return strlen(f->path) >= prefix ? f->path + prefix : f->path;
 }
 
-/* The project file at name (relative to p), or NULL. */
-static const struct scan_file *project_file(const struct project *p, const struct scan *scan,
-					    const char *name)
-{
-	struct buf path = BUF_INIT;
-	if (*p->dir)
-		buf_addf(&path, "%s/", p->dir);
-	buf_adds(&path, name);
-	const struct scan_file *f = scan_find(scan, path.data);
-	buf_free(&path);
-	return f;
-}
-
 /* Whether f's text (read if it can be) has a line starting with line_start. */
 static bool file_has_line(const struct scan *scan, const struct scan_file *f,
 			  const char *line_start)
@@ -94,7 +81,7 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 		{ "asgi.py", "asgi:app" },
 	};
 	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
-		if (project_file(p, scan, app_files[i][0])) {
+		if (scan_find_in_project(scan, p, app_files[i][0])) {
 			map_put(vars, "app", (void *)app_files[i][1]);
 			break;
 		}
@@ -102,7 +89,7 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 						  "main.js",	 "src/server.js", "src/index.js",
 						  "src/main.js", "app.rb",	  "config.ru" };
 	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
-		if (project_file(p, scan, main_files[i])) {
+		if (scan_find_in_project(scan, p, main_files[i])) {
 			map_put(vars, "main", (void *)main_files[i]);
 			break;
 		}
@@ -117,7 +104,7 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 static void guess_go_command(const struct project *p, struct scan *scan, struct arena *arena,
 			     struct map *vars)
 {
-	if (!project_file(p, scan, "go.mod"))
+	if (!scan_find_in_project(scan, p, "go.mod"))
 		return;
 	const struct vec *files = scan_project_files(scan, p);
 	struct vec commands = { 0 }; /* const char * in arena, unique */
@@ -244,10 +231,9 @@ static bool python_tooling_script(const char *name)
 }
 
 /* Whether the project's root holds a package dir named stem, in any case (SABnzbd.py, sabnzbd/). */
-static bool python_package_beside(const struct project *p, const struct scan *scan,
-				  const char *stem)
+static bool python_package_beside(const struct project *p, struct scan *scan, const char *stem)
 {
-	const struct vec *files = scan_project_files((struct scan *)scan, p);
+	const struct vec *files = scan_project_files(scan, p);
 	size_t n = strlen(stem);
 	for (size_t i = 0; i < files->len; i++) {
 		const char *path = relative_path(p, files->items[i]);
@@ -301,7 +287,7 @@ static void guess_python_launcher(const struct project *p, struct scan *scan, st
 static void guess_python_command(const struct project *p, struct scan *scan, struct arena *arena,
 				 struct map *vars)
 {
-	const struct scan_file *f = project_file(p, scan, "pyproject.toml");
+	const struct scan_file *f = scan_find_in_project(scan, p, "pyproject.toml");
 	struct buf text = BUF_INIT;
 	json_t *root = NULL;
 	if (!f || f->foreign || scan_read(scan, f, &text, NULL) != 0 ||

@@ -1,6 +1,7 @@
 #include "intel/scan.h"
 
 #include "intel/languages.h"
+#include "intel/project.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -522,6 +523,18 @@ const struct scan_file *scan_find(const struct scan *scan, const char *path)
 			hi = mid;
 	}
 	return NULL;
+}
+
+const struct scan_file *scan_find_in_project(const struct scan *scan, const struct project *p,
+					     const char *name)
+{
+	if (!*p->dir)
+		return scan_find(scan, name);
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/%s", p->dir, name);
+	const struct scan_file *f = scan_find(scan, path.data);
+	buf_free(&path);
+	return f;
 }
 
 static void scan_project_key(const struct project *p, char key[32])

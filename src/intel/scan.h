@@ -59,6 +59,9 @@ void scan_free(struct scan *scan);
 
 /* The file at path (from the root), or NULL. */
 const struct scan_file *scan_find(const struct scan *scan, const char *path);
+/* The file at name relative to project p's directory, or NULL. */
+const struct scan_file *scan_find_in_project(const struct scan *scan, const struct project *p,
+					     const char *name);
 /*
  * The files whose scan_file->project is p, in path order: a vec of struct
  * scan_file *. Detectors run once per project over its files, and looping
