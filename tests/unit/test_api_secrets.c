@@ -605,8 +605,8 @@ static void test_create_only_once(void **state)
 	assert_int_equal(winners, 1);
 	expect_revealed(f, NULL, "RACE", "pipeline", creators[winner].value);
 	json_t *rows = NULL;
-	OK(store_query(f->store, "SELECT action FROM audit_log WHERE action = 'secret.create'", NULL, 0,
-		       &rows, e));
+	OK(store_query(f->store, "SELECT action FROM audit_log WHERE action = 'secret.create'",
+		       NULL, 0, &rows, e));
 	assert_int_equal(json_array_size(rows), 1);
 	json_decref(rows);
 }

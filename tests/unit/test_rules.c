@@ -217,10 +217,10 @@ static void test_validate_patterns_and_globs(void **state)
 			   "    front_end: spa\n"
 			   "    signals: [{file: x, weight: 0.5}]\n",
 			   ":5:", "front_end (dev-server or static-site)");
-	expect_parse_error("script_fallbacks:\n  install: [ci]\nrules: []\n", ":2:",
-			   "'install' is not build, test, lint or start");
-	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n", ":2:",
-			   "script_fallbacks.start must be a list");
+	expect_parse_error("script_fallbacks:\n  install: [ci]\nrules: []\n",
+			   ":2:", "'install' is not build, test, lint or start");
+	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n",
+			   ":2:", "script_fallbacks.start must be a list");
 	expect_parse_error("rules:\n"
 			   "  - id: a\n"
 			   "    name: A\n"
