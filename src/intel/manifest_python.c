@@ -63,6 +63,30 @@ static void python_poetry_table(struct manifest_ctx *ctx, json_t *deps, bool dev
 	}
 }
 
+/*
+ * PDM's own task runner ([tool.pdm.scripts]): `pdm run start` runs the
+ * `start` entry, written as a command string or a table with cmd, shell or
+ * call (composite tasks have no single command and are left out).
+ */
+static void python_pdm_scripts(struct manifest_ctx *ctx, const json_t *scripts)
+{
+	const char *name;
+	json_t *value;
+	json_object_foreach((json_t *)scripts, name, value)
+	{
+		const char *command = manifest_json_str(value);
+		if (!command && json_is_object(value)) {
+			static const char *const keys[] = { "cmd", "shell", "call" };
+			for (size_t i = 0; !command && i < sizeof(keys) / sizeof(*keys); i++)
+				command = manifest_json_str(json_object_get(value, keys[i]));
+			if (!command && json_is_array(json_object_get(value, "cmd")))
+				command = name; /* cmd as an argument list: the task exists */
+		}
+		if (name[0] != '_')
+			manifest_script(ctx, "pypi", name, command);
+	}
+}
+
 void manifest_parse_pyproject(struct manifest_ctx *ctx)
 {
 	json_t *root = manifest_parse_toml(ctx);
@@ -91,6 +115,7 @@ void manifest_parse_pyproject(struct manifest_ctx *ctx)
 	}
 
 	python_requirement_groups(ctx, manifest_json_path(root, "tool.pdm.dev-dependencies"), true);
+	python_pdm_scripts(ctx, manifest_json_path(root, "tool.pdm.scripts"));
 	python_requirement_list(ctx, manifest_json_path(root, "tool.uv.dev-dependencies"), true);
 	python_requirement_groups(ctx, json_object_get(root, "dependency-groups"), true);
 

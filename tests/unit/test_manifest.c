@@ -316,6 +316,7 @@ static void test_python_uv_pdm(void **state)
 	assert_dep(f.p, "pypi", "asyncpg", ">=0.29", false);
 	assert_dep(f.p, "pypi", "pytest-asyncio", "", true);
 	assert_dep(f.p, "pypi", "ruff", "", true);
+	assert_script(f.p, "start", "litestar run"); /* [tool.pdm.scripts] */
 	fixture_close(&f);
 }
 
