@@ -422,7 +422,9 @@ static void score_sets(const char *const *sets, size_t count, struct score *all,
  * manager 100%, commands 55/68 = 80.9%), then used too; so was j (language
  * 100%, package manager 100%, commands 50/63 = 79.4%); k was written last
  * and measured once held out (language 100%, package manager 29/30 =
- * 96.7%, commands 56/66 = 84.8%), then used too.
+ * 96.7%, commands 56/66 = 84.8%), then used too; l was written last and
+ * measured once held out: language 100%, package manager 100%, commands
+ * 51/55 = 92.7%, the first set to meet all three bars.
  * The figures are printed against the bar; the assertions guard each
  * group against regressions below the level it reached.
  */
@@ -441,6 +443,7 @@ static void test_realworld_accuracy(void **state)
 		{ "i", { "i", NULL, NULL }, { 0.96, 0.95, 0.88 } },
 		{ "j", { "j", NULL, NULL }, { 0.98, 0.95, 0.84 } },
 		{ "k", { "k", NULL, NULL }, { 0.98, 0.95, 0.90 } },
+		{ "l", { "l", NULL, NULL }, { 0.98, 0.95, 0.92 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
