@@ -25,6 +25,14 @@ const char *command_kind_name(enum command_kind kind)
 	return command_kind_names[kind];
 }
 
+int command_kind_parse(const char *name)
+{
+	for (int k = 0; k < COMMAND_KINDS; k++)
+		if (name && strcmp(name, command_kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
 struct project *project_new(struct arena *arena, const char *dir)
 {
 	struct project *p = xcalloc(1, sizeof(*p));

@@ -113,5 +113,7 @@ void project_add_env(struct project *p, struct arena *arena, const char *name, c
 void project_free(struct project *p);
 const char *finding_kind_name(enum finding_kind kind);
 const char *command_kind_name(enum command_kind kind);
+/* The command kind named name ("build"), or -1. */
+int command_kind_parse(const char *name);
 
 #endif

@@ -596,10 +596,7 @@ static int parse_commands(struct parser *ps, struct rule *r, const struct yaml_n
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
 		const struct yaml_node *value = node->pairs[i].value;
-		int kind = -1;
-		for (int k = 0; k < COMMAND_KINDS; k++)
-			if (str_eq(key, command_kind_name((enum command_kind)k)))
-				kind = k;
+		int kind = command_kind_parse(key);
 		if (kind < 0)
 			return yaml_err(ps->e, ps->file, node->pairs[i].key,
 					"rule '%s': unknown command '%s' (install, build, test, "
@@ -902,10 +899,7 @@ static int parse_script_fallbacks(struct parser *ps, const struct yaml_node *nod
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
 		const struct yaml_node *list = node->pairs[i].value;
-		int kind = -1;
-		for (int k = 0; k < COMMAND_KINDS; k++)
-			if (str_eq(key, command_kind_name((enum command_kind)k)))
-				kind = k;
+		int kind = command_kind_parse(key);
 		if (kind < 0 || kind == COMMAND_INSTALL)
 			return yaml_err(ps->e, ps->file, node->pairs[i].key,
 					"script_fallbacks: '%s' is not build, test, lint or start",

@@ -694,10 +694,7 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 	for (size_t i = 0; commands && f->rule && i < commands->count; i++) {
 		const char *name = yaml_str(commands->pairs[i].key);
 		const char *want = yaml_str(commands->pairs[i].value);
-		int ck = -1;
-		for (int k = 0; k < COMMAND_KINDS; k++)
-			if (str_eq(name, command_kind_name((enum command_kind)k)))
-				ck = k;
+		int ck = command_kind_parse(name);
 		const char *got = ck < 0 ? NULL
 					 : rule_project_command(f->rule, (enum command_kind)ck, p,
 								run->scan, vars);
