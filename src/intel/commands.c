@@ -186,7 +186,7 @@ static const struct rule *commands_manager_of(const struct project *p, const cha
 	return best ? best->rule : NULL;
 }
 
-/* Sets {run} and {exec} for a template of rule: its own ecosystem's manager's. */
+/* Sets {run}, {exec} and {js} for a template of rule: its own ecosystem's manager's. */
 static void commands_set_runner(struct commands_context *c, const struct rule *rule)
 {
 	const struct rule *manager = c->package_manager;
@@ -196,12 +196,15 @@ static void commands_set_runner(struct commands_context *c, const struct rule *r
 		manager = commands_manager_of(c->p, ecosystem);
 	if (rule_kind(rule) == FINDING_PACKAGE_MANAGER)
 		manager = rule;
-	static const char *const names[] = { "run", "exec" };
+	static const char *const names[] = { "run", "exec", "js" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		const char *value = manager ? rule_var(manager, names[i]) : NULL;
 		/* Without a manager, tools run as installed: "{exec} pytest" is "pytest". */
 		if (!value && !manager && strcmp(names[i], "exec") == 0)
 			value = "";
+		/* JavaScript runs on node unless the manager brings its own runtime (bun). */
+		if (!value && strcmp(names[i], "js") == 0)
+			value = "node";
 		if (value)
 			map_put(c->vars, names[i], (void *)value);
 		else

@@ -686,7 +686,7 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 	 */
 	struct arena *arena = arena_new();
 	struct map *vars = map_new();
-	static const char *const own[] = { "run", "exec", "port", "name" };
+	static const char *const own[] = { "run", "exec", "port", "name", "js" };
 	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
 		map_put(vars, own[i], arena_printf(arena, "{%s}", own[i]));
 	entry_points_guess(p, run->scan, arena, vars);
