@@ -144,10 +144,28 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 	vec_free(&commands, NULL);
 }
 
-/* Whether a .NET project's path says it holds tests ("Foo.Tests/Foo.Tests.csproj"). */
+/*
+ * Whether a .NET project's path says it holds tests: a segment (between
+ * '/', '.', '-', '_') that is "test(s)" in any case, or ends in "Test(s)"
+ * ("Foo.UnitTests", "tests/Api.IntegrationTest"), but not "Latest".
+ */
 static bool dotnet_is_test_project(const char *path)
 {
-	return strcasestr(path, "test") != NULL;
+	const char *segment = path;
+	for (const char *c = path;; c++) {
+		if (*c && !strchr("/.-_", *c))
+			continue;
+		size_t n = (size_t)(c - segment);
+		const char *end = c;
+		bool plural = n >= 5 && strncasecmp(end - 5, "tests", 5) == 0;
+		size_t stem = plural ? 5 : 4;
+		bool test = n >= stem && strncasecmp(end - stem, "test", 4) == 0;
+		if (test && (n == stem || end[-(long)stem] == 'T'))
+			return true;
+		if (!*c)
+			return false;
+		segment = c + 1;
+	}
 }
 
 /* Whether p's own folder holds a .NET solution or project file. */
