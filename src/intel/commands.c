@@ -277,12 +277,34 @@ static const char *commands_from_script(struct commands_context *c, const char *
 }
 
 /*
- * A build script of another ecosystem's manager found in the project: a
- * Laravel or Rails app whose assets build with `npm run build` builds that
- * way, not with the bundler's bare `npx vite build`.
+ * Whether the project's own ecosystem (its package manager's) builds it:
+ * the manager or one of that ecosystem's frameworks has a build template
+ * (`cargo build`, `bin/rails assets:precompile`).
+ */
+static bool commands_own_ecosystem_builds(struct commands_context *c)
+{
+	const char *ecosystem = c->package_manager ? rule_ecosystem(c->package_manager) : NULL;
+	for (size_t i = 0; ecosystem && i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
+		if (f->rule && str_eq(rule_ecosystem(f->rule), ecosystem) &&
+		    (f->kind == FINDING_PACKAGE_MANAGER || f->kind == FINDING_FRAMEWORK) &&
+		    commands_from_rule(c, f->rule, COMMAND_BUILD))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A build script of another ecosystem's manager found in the project, when
+ * its own ecosystem has no build: a Laravel app whose assets build with
+ * `npm run build` builds that way, not with the bundler's bare `npx vite
+ * build`; a Rust service with a front-end package.json still builds with
+ * cargo.
  */
 static const char *commands_build_script_elsewhere(struct commands_context *c)
 {
+	if (commands_own_ecosystem_builds(c))
+		return NULL;
 	for (size_t i = 0; i < c->p->findings.len; i++) {
 		const struct finding *f = c->p->findings.items[i];
 		if (f->kind != FINDING_PACKAGE_MANAGER || !f->rule || f->rule == c->package_manager)

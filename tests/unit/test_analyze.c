@@ -424,7 +424,9 @@ static void score_sets(const char *const *sets, size_t count, struct score *all,
  * and measured once held out (language 100%, package manager 29/30 =
  * 96.7%, commands 56/66 = 84.8%), then used too; l was written last and
  * measured once held out: language 100%, package manager 100%, commands
- * 51/55 = 92.7%, the first set to meet all three bars.
+ * 51/55 = 92.7%, the first set to meet all three bars; m, over 28
+ * ecosystems with the long tail, was written last and measured once held
+ * out: language 100%, package manager 100%, commands 61/75 = 81.3%.
  * The figures are printed against the bar; the assertions guard each
  * group against regressions below the level it reached.
  */
@@ -444,6 +446,7 @@ static void test_realworld_accuracy(void **state)
 		{ "j", { "j", NULL, NULL }, { 0.98, 0.95, 0.84 } },
 		{ "k", { "k", NULL, NULL }, { 0.98, 0.95, 0.90 } },
 		{ "l", { "l", NULL, NULL }, { 0.98, 0.95, 0.92 } },
+		{ "m", { "m", NULL, NULL }, { 0.98, 0.95, 0.82 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
