@@ -173,15 +173,13 @@ int rbac_role_permissions(struct store *store, const char *user_id, const char *
 	return 0;
 }
 
-int rbac_effective_permissions(struct store *store, const char *user_id, bool is_agent,
-			       const char *project, json_t **out, struct err *e)
+/*
+ * Adds to set what delegations give user_id in project: each grant only as
+ * far as its grantor still holds it.
+ */
+static int add_delegated(struct store *store, const char *user_id, const char *project, json_t *set,
+			 struct err *e)
 {
-	*out = NULL;
-	json_t *set = NULL;
-	if (is_agent)
-		set = json_array();
-	else if (rbac_role_permissions(store, user_id, project, &set, e) != 0)
-		return -1;
 	struct store_param params[] = {
 		STORE_TEXT_PARAM(user_id),
 		STORE_INT_PARAM(store_now_ms()),
@@ -194,22 +192,18 @@ int rbac_effective_permissions(struct store *store, const char *user_id, bool is
 			"WHERE d.to_user_id = ? AND d.revoked_at IS NULL AND u.disabled = 0 AND "
 			"(d.expires_at IS NULL OR d.expires_at > ?) AND "
 			"(d.project IS NULL OR d.project = ?) ORDER BY d.id",
-			params, 3, &rows, e) != 0) {
-		json_decref(set);
+			params, 3, &rows, e) != 0)
 		return -1;
-	}
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row)
 	{
-		/* A grant is only as good as what its grantor still holds. */
 		json_t *grantor = NULL;
 		const json_t *dp = json_object_get(row, "project");
 		if (rbac_role_permissions(store, json_get_str(row, "from_user_id", ""),
 					  json_is_string(dp) ? json_string_value(dp) : NULL,
 					  &grantor, e) != 0) {
 			json_decref(rows);
-			json_decref(set);
 			return -1;
 		}
 		json_t *granted = json_loads(json_get_str(row, "permissions", "[]"), 0, NULL);
@@ -225,6 +219,22 @@ int rbac_effective_permissions(struct store *store, const char *user_id, bool is
 		json_decref(grantor);
 	}
 	json_decref(rows);
+	return 0;
+}
+
+int rbac_effective_permissions(struct store *store, const char *user_id, bool is_agent,
+			       const char *project, json_t **out, struct err *e)
+{
+	*out = NULL;
+	json_t *set = NULL;
+	if (is_agent)
+		set = json_array();
+	else if (rbac_role_permissions(store, user_id, project, &set, e) != 0)
+		return -1;
+	if (add_delegated(store, user_id, project, set, e) != 0) {
+		json_decref(set);
+		return -1;
+	}
 	*out = set;
 	return 0;
 }
@@ -237,24 +247,21 @@ int rbac_check(struct store *store, const char *user_id, bool is_agent, const ch
 		*allowed = true;
 		return 0;
 	}
-	json_t *set;
 	/*
 	 * A human's own roles usually answer: only when they do not are the
 	 * delegations read (one query per request instead of two).
 	 */
-	if (!is_agent) {
-		if (rbac_role_permissions(store, user_id, project, &set, e) != 0)
-			return -1;
-		*allowed = rbac_set_covers(set, permission);
-		json_decref(set);
-		if (*allowed)
-			return 0;
-	}
-	if (rbac_effective_permissions(store, user_id, is_agent, project, &set, e) != 0)
+	json_t *set = NULL;
+	if (is_agent)
+		set = json_array();
+	else if (rbac_role_permissions(store, user_id, project, &set, e) != 0)
 		return -1;
-	*allowed = rbac_set_covers(set, permission);
+	int rc = 0;
+	if (!rbac_set_covers(set, permission))
+		rc = add_delegated(store, user_id, project, set, e);
+	*allowed = rc == 0 && rbac_set_covers(set, permission);
 	json_decref(set);
-	return 0;
+	return rc;
 }
 
 bool rbac_caller_can(const struct http_request *req, struct api_context *ctx,

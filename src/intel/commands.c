@@ -138,7 +138,7 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 	 */
 	const char *venv = start ? strstr(start, "venv/bin/") : NULL;
 	if (venv && venv < start + strcspn(start, " "))
-		start += venv + strlen("venv/bin/") - start;
+		start = venv + strlen("venv/bin/");
 	buf_free(&entrypoint);
 	buf_free(&cmd);
 	buf_free(&line);
@@ -218,7 +218,7 @@ static const char *commands_from_rule(struct commands_context *c, const struct r
 {
 	if (!rule)
 		return NULL;
-	/* {run} and {exec} first: the alternatives are weighed with them known. */
+	/* The runner's placeholders first: the alternatives are weighed with them known. */
 	commands_set_runner(c, rule);
 	const char *template_text = rule_project_command(rule, kind, c->p, c->scan, c->vars);
 	if (!template_text)

@@ -204,19 +204,25 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 	struct buf prefix = BUF_INIT;
 	if (*p->dir)
 		buf_addf(&prefix, "%s/", p->dir);
+	struct buf text = BUF_INIT;
 	for (size_t i = 0; i < scan->files.len; i++) {
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)) ||
 		    (!str_ends_with(f->name, ".csproj") && !str_ends_with(f->name, ".fsproj")) ||
-		    dotnet_is_test_project(f->path + prefix.len))
+		    dotnet_is_test_project(f->path + prefix.len) || f->foreign ||
+		    scan_read(scan, f, &text, NULL) != 0)
 			continue;
-		for (int k = 0; k < KINDS; k++)
-			if (file_mentions(scan, f, markers[k], 2)) {
-				found[k] = f;
-				counts[k]++;
-				break;
-			}
+		int kind = KINDS;
+		for (int k = 0; k < KINDS && kind == KINDS; k++)
+			if (strstr(buf_cstr(&text), markers[k][0]) ||
+			    strstr(buf_cstr(&text), markers[k][1]))
+				kind = k;
+		if (kind < KINDS) {
+			found[kind] = f;
+			counts[kind]++;
+		}
 	}
+	buf_free(&text);
 	const struct scan_file *chosen = NULL;
 	for (int k = 0; k < KINDS && !chosen; k++)
 		if (counts[k] == 1)
