@@ -89,11 +89,46 @@ static void commands_docker_argument(const char *text, struct buf *out)
 }
 
 /*
+ * The image a FROM line's arguments name, without flags, registry,
+ * `library/` or tag (`docker.io/library/node:20-alpine AS web` is node);
+ * a stage named earlier stands for its image. Records the line's own
+ * stage name in stages.
+ */
+static const char *commands_stage_image(char *args, struct map *stages, struct arena *arena)
+{
+	char *words[3] = { NULL, NULL, NULL };
+	size_t n = 0;
+	for (char *save = NULL, *word = strtok_r(args, " \t", &save); word && n < 3;
+	     word = strtok_r(NULL, " \t", &save))
+		if (strncmp(word, "--", 2) != 0)
+			words[n++] = word;
+	if (!words[0])
+		return NULL;
+	char *image = str_lower(words[0]);
+	image[strcspn(image, "@")] = '\0';
+	char *tag = strchr(strrchr(image, '/') ? strrchr(image, '/') : image, ':');
+	if (tag)
+		*tag = '\0';
+	if (str_starts_with(image, "docker.io/"))
+		image += strlen("docker.io/");
+	if (str_starts_with(image, "library/"))
+		image += strlen("library/");
+	const char *resolved = map_get(stages, image);
+	if (!resolved)
+		resolved = arena_strdup(arena, image);
+	if (words[1] && strcasecmp(words[1], "as") == 0 && words[2])
+		map_put(stages, str_lower(words[2]), (void *)resolved);
+	return resolved;
+}
+
+/*
  * What the project's Dockerfile runs (ENTRYPOINT then CMD of its last
  * stage): the maintainers' own answer when nothing else tells how to start.
+ * Without an ENTRYPOINT of its own, an official image's entrypoint may put
+ * its program first (`image_programs:` in the rules).
  */
 static const char *commands_dockerfile_start(const struct project *p, struct scan *scan,
-					     struct arena *arena)
+					     const struct rule_set *rules, struct arena *arena)
 {
 	const struct scan_file *dockerfile = scan_find_in_project(scan, p, "Dockerfile");
 	struct buf text = BUF_INIT;
@@ -102,6 +137,8 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 		return NULL;
 	}
 	struct buf entrypoint = BUF_INIT, cmd = BUF_INIT, line = BUF_INIT;
+	struct map *stages = map_new();
+	const char *image = NULL;
 	for (char *at = text.data; at && *at;) {
 		/* One instruction, with its backslash continuations joined. */
 		buf_reset(&line);
@@ -119,6 +156,7 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 		if (strncasecmp(instruction, "FROM ", 5) == 0) {
 			buf_reset(&entrypoint);
 			buf_reset(&cmd);
+			image = commands_stage_image(instruction + 5, stages, arena);
 		} else if (strncasecmp(instruction, "ENTRYPOINT ", 11) == 0) {
 			commands_docker_argument(str_trim(instruction + 11), &entrypoint);
 		} else if (strncasecmp(instruction, "CMD ", 4) == 0) {
@@ -128,6 +166,12 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 	/* An init wrapper (tini, dumb-init) only forwards signals to the CMD. */
 	if (strstr(buf_cstr(&entrypoint), "tini") || strstr(buf_cstr(&entrypoint), "dumb-init"))
 		buf_reset(&entrypoint);
+	if (!entrypoint.len && cmd.len) {
+		char *first = arena_strndup(arena, cmd.data, strcspn(cmd.data, " \t"));
+		const char *program = rules_image_program(rules, image, first);
+		if (program)
+			buf_adds(&entrypoint, program);
+	}
 	const char *start = NULL;
 	if (entrypoint.len || cmd.len)
 		start = arena_printf(arena, "%s%s%s", buf_cstr(&entrypoint),
@@ -139,6 +183,7 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 	const char *venv = start ? strstr(start, "venv/bin/") : NULL;
 	if (venv && venv < start + strcspn(start, " "))
 		start = venv + strlen("venv/bin/");
+	map_free(stages, NULL);
 	buf_free(&entrypoint);
 	buf_free(&cmd);
 	buf_free(&line);
@@ -469,7 +514,7 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		 * `cargo run`, and a build tool's `run` task.
 		 */
 		if (kind == COMMAND_START && *where == FINDING_PACKAGE_MANAGER)
-			command = commands_dockerfile_start(c->p, c->scan, c->arena);
+			command = commands_dockerfile_start(c->p, c->scan, c->rules, c->arena);
 		/*
 		 * A front-end app whose framework has no start of its own, and
 		 * no Dockerfile saying otherwise, runs its dev server.

@@ -13,6 +13,7 @@
 #include "util/vec.h"
 #include "util/xalloc.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,6 +89,20 @@ enum rule_front_end rule_front_end(const struct rule *rule)
 const struct vec *rules_script_fallbacks(const struct rule_set *rules, enum command_kind kind)
 {
 	return &rules->script_fallbacks[kind];
+}
+
+const char *rules_image_program(const struct rule_set *rules, const char *image, const char *first)
+{
+	for (size_t i = 0; image && first && i < rules->image_programs.len; i++) {
+		const struct image_program *ip = rules->image_programs.items[i];
+		if (!str_eq(ip->image, image))
+			continue;
+		for (size_t j = 0; j < ip->first.len; j++)
+			if (fnmatch(ip->first.items[j], first, 0) == 0)
+				return ip->program;
+		return NULL;
+	}
+	return NULL;
 }
 
 const char *rule_command(const struct rule *rule, enum command_kind kind)

@@ -84,6 +84,13 @@ enum rule_front_end rule_front_end(const struct rule *rule);
  */
 const struct vec *rules_script_fallbacks(const struct rule_set *rules, enum command_kind kind);
 /*
+ * The program an official image's entrypoint puts before a command whose
+ * first word is first (`image_programs:`): `FROM denoland/deno` with
+ * `CMD ["run", "main.ts"]` runs `deno run main.ts`. image is normalized
+ * (no registry, `library/` or tag); NULL when the image runs CMD as is.
+ */
+const char *rules_image_program(const struct rule_set *rules, const char *image, const char *first);
+/*
  * A command template: the alternative without a condition, or NULL.
  * rule_project_command also weighs the conditional alternatives
  * (`when_file`, relative to p->dir, among p's files; `when_dependency`;

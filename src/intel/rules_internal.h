@@ -118,6 +118,14 @@ struct rule_set {
 	struct vec refs; /* owns the glob_refs */
 	pcre2_match_context *match_context;
 	struct vec script_fallbacks[COMMAND_KINDS]; /* char *: `script_fallbacks:` */
+	struct vec image_programs;		    /* struct image_program *: `image_programs:` */
+};
+
+/* An official image whose entrypoint runs its program before a CMD's arguments. */
+struct image_program {
+	char *image;	  /* normalized name: node, denoland/deno */
+	char *program;	  /* what the entrypoint puts first: node, deno */
+	struct vec first; /* char *: globs of the CMD's first word it does it for */
 };
 
 #endif

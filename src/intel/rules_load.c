@@ -91,6 +91,15 @@ static void glob_index_free(struct glob_index *index)
 	vec_free(&index->general, NULL);
 }
 
+static void image_program_free(void *item)
+{
+	struct image_program *ip = item;
+	free(ip->image);
+	free(ip->program);
+	vec_free(&ip->first, free);
+	free(ip);
+}
+
 void rules_free(struct rule_set *rules)
 {
 	if (!rules)
@@ -104,6 +113,7 @@ void rules_free(struct rule_set *rules)
 	pcre2_match_context_free(rules->match_context);
 	for (int k = 0; k < COMMAND_KINDS; k++)
 		vec_free(&rules->script_fallbacks[k], free);
+	vec_free(&rules->image_programs, image_program_free);
 	free(rules);
 }
 
@@ -922,6 +932,49 @@ static int parse_script_fallbacks(struct parser *ps, const struct yaml_node *nod
 	return 0;
 }
 
+/* image_programs: {node: {program: node, first: ["*.js", ...]}, ...} */
+static int parse_image_programs(struct parser *ps, const struct yaml_node *node)
+{
+	if (!node)
+		return 0;
+	if (node->kind != YAML_MAPPING)
+		return yaml_err(ps->e, ps->file, node,
+				"image_programs must map an image to {program, first}");
+	for (size_t i = 0; i < node->count; i++) {
+		const char *image = yaml_str(node->pairs[i].key);
+		const struct yaml_node *spec = node->pairs[i].value;
+		const char *program = yaml_str(yaml_get(spec, "program"));
+		const struct yaml_node *first = yaml_get(spec, "first");
+		if (!image || !*image || spec->kind != YAML_MAPPING || !program || !*program ||
+		    !first || first->kind != YAML_SEQUENCE || !first->count)
+			return yaml_err(ps->e, ps->file, spec,
+					"image_programs.%s must be {program: NAME, first: "
+					"[GLOB, ...]}",
+					image ? image : "?");
+		for (size_t j = 0; j < spec->count; j++) {
+			const char *key = yaml_str(spec->pairs[j].key);
+			if (!str_eq(key, "program") && !str_eq(key, "first"))
+				return yaml_err(ps->e, ps->file, spec->pairs[j].key,
+						"image_programs.%s: unknown key '%s' (program, "
+						"first)",
+						image, key ? key : "?");
+		}
+		struct image_program *ip = xcalloc(1, sizeof(*ip));
+		ip->image = xstrdup(image);
+		ip->program = xstrdup(program);
+		vec_push(&ps->set->image_programs, ip);
+		for (size_t j = 0; j < first->count; j++) {
+			const char *glob = yaml_str(first->items[j]);
+			if (!glob || !*glob)
+				return yaml_err(ps->e, ps->file, first->items[j],
+						"image_programs.%s.first: a glob must be a string",
+						image);
+			vec_push(&ip->first, xstrdup(glob));
+		}
+	}
+	return 0;
+}
+
 static int parse_top(struct parser *ps, const struct yaml_node *root)
 {
 	if (!root || root->kind != YAML_MAPPING)
@@ -930,13 +983,14 @@ static int parse_top(struct parser *ps, const struct yaml_node *root)
 	for (size_t i = 0; i < root->count; i++) {
 		const char *key = yaml_str(root->pairs[i].key);
 		if (!str_eq(key, "rules") && !str_eq(key, "threshold") &&
-		    !str_eq(key, "script_fallbacks"))
+		    !str_eq(key, "script_fallbacks") && !str_eq(key, "image_programs"))
 			return yaml_err(ps->e, ps->file, root->pairs[i].key,
 					"unknown top-level key '%s' (rules, threshold, "
-					"script_fallbacks)",
+					"script_fallbacks, image_programs)",
 					key ? key : "?");
 	}
-	if (parse_script_fallbacks(ps, yaml_get(root, "script_fallbacks")) < 0)
+	if (parse_script_fallbacks(ps, yaml_get(root, "script_fallbacks")) < 0 ||
+	    parse_image_programs(ps, yaml_get(root, "image_programs")) < 0)
 		return -1;
 	const struct yaml_node *threshold = yaml_get(root, "threshold");
 	if (threshold) {

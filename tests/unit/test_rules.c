@@ -221,6 +221,11 @@ static void test_validate_patterns_and_globs(void **state)
 			   ":2:", "'install' is not build, test, lint or start");
 	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n",
 			   ":2:", "script_fallbacks.start must be a list");
+	expect_parse_error("image_programs:\n  node: {program: node}\nrules: []\n", ":2:",
+			   "image_programs.node must be {program: NAME, first: [GLOB, ...]}");
+	expect_parse_error("image_programs:\n  node: {program: node, first: [x], when: y}\n"
+			   "rules: []\n",
+			   ":2:", "image_programs.node: unknown key 'when'");
 	expect_parse_error("rules:\n"
 			   "  - id: a\n"
 			   "    name: A\n"
