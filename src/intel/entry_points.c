@@ -342,9 +342,72 @@ static void guess_python_command(const struct project *p, struct scan *scan, str
 	json_decref(root);
 }
 
+/*
+ * The quoted names following each marker in a Package.swift, once each:
+ * `.executableTarget(name: "App"` gives App for ".executableTarget(".
+ */
+static void swift_names_after(const char *text, const char *marker, struct arena *arena,
+			      struct vec *names)
+{
+	for (const char *at = strstr(text, marker); at; at = strstr(at + 1, marker)) {
+		const char *open = at + strlen(marker);
+		open += strspn(open, " \t\r\n");
+		if (!str_starts_with(open, "name:"))
+			continue;
+		open = strchr(open, '"');
+		const char *close = open ? strchr(open + 1, '"') : NULL;
+		if (!close || close == open + 1)
+			continue;
+		const char *name = arena_strndup(arena, open + 1, (size_t)(close - open - 1));
+		bool known = false;
+		for (size_t i = 0; i < names->len && !known; i++)
+			known = str_eq(names->items[i], name);
+		if (!known)
+			vec_push(names, (void *)name);
+	}
+}
+
+/*
+ * {swift_product}: the one executable a Swift package builds, which
+ * `swift run` starts: its one executable product, else its one
+ * executable target, else (before tools 5.4) its one target with a
+ * main.swift (Vapor 3's `Run`). A library has none.
+ */
+static void guess_swift_product(const struct project *p, struct scan *scan, struct arena *arena,
+				struct map *vars)
+{
+	const struct scan_file *f = scan_find_in_project(scan, p, "Package.swift");
+	struct buf text = BUF_INIT;
+	if (!f || f->foreign || scan_read(scan, f, &text, NULL) != 0) {
+		buf_free(&text);
+		return;
+	}
+	struct vec names = { 0 }; /* const char * in arena */
+	swift_names_after(text.data, ".executable(", arena, &names);
+	if (names.len == 0)
+		swift_names_after(text.data, ".executableTarget(", arena, &names);
+	if (names.len == 0) {
+		struct vec targets = { 0 };
+		swift_names_after(text.data, ".target(", arena, &targets);
+		for (size_t i = 0; i < targets.len; i++) {
+			const char *main =
+				arena_printf(arena, "%s%sSources/%s/main.swift", p->dir,
+					     *p->dir ? "/" : "", (const char *)targets.items[i]);
+			if (scan_find(scan, main))
+				vec_push(&names, targets.items[i]);
+		}
+		vec_free(&targets, NULL);
+	}
+	if (names.len == 1)
+		map_put(vars, "swift_product", names.items[0]);
+	vec_free(&names, NULL);
+	buf_free(&text);
+}
+
 void entry_points_guess(const struct project *p, struct scan *scan, struct arena *arena,
 			struct map *vars)
 {
+	guess_swift_product(p, scan, arena, vars);
 	guess_conventional_files(p, scan, arena, vars);
 	guess_go_command(p, scan, arena, vars);
 	guess_dotnet_project(p, scan, arena, vars);

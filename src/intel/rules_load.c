@@ -141,12 +141,13 @@ static const struct {
 	const char *name;
 	bool entry_point;
 } known_placeholders[] = {
-	{ "run", false },	 { "exec", false },
-	{ "port", false },	 { "name", false },
-	{ "js", false },	 { "module", true },
-	{ "app", true },	 { "main", true },
-	{ "go_command", true },	 { "dotnet_project", true },
-	{ "py_launcher", true }, { "py_command", true },
+	{ "run", false },	   { "exec", false },
+	{ "port", false },	   { "name", false },
+	{ "js", false },	   { "module", true },
+	{ "app", true },	   { "main", true },
+	{ "go_command", true },	   { "dotnet_project", true },
+	{ "py_launcher", true },   { "py_command", true },
+	{ "swift_product", true },
 };
 #define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
 
