@@ -7,6 +7,7 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 #include "util/vec.h"
@@ -680,7 +681,22 @@ void http_server_free(struct http_server *server)
 struct system_context {
 	struct http_system_routes system;
 	const struct http_router *router;
+	/*
+	 * The OpenAPI document, written once at its first request: every route
+	 * is registered before the server starts, and the document is the same
+	 * for each caller.
+	 */
+	pthread_mutex_t openapi_lock;
+	struct buf openapi;
 };
+
+static void system_context_free(void *item)
+{
+	struct system_context *c = item;
+	pthread_mutex_destroy(&c->openapi_lock);
+	buf_free(&c->openapi);
+	free(c);
+}
 
 static struct http_response handle_health(struct http_request *req)
 {
@@ -719,8 +735,17 @@ static struct http_response handle_metrics(struct http_request *req)
 
 static struct http_response handle_openapi(struct http_request *req)
 {
-	const struct system_context *c = req->user_data;
-	return http_response_json(200, http_openapi_build(c->router, &c->system.openapi));
+	struct system_context *c = req->user_data;
+	pthread_mutex_lock(&c->openapi_lock);
+	if (!c->openapi.len) {
+		json_t *document = http_openapi_build(c->router, &c->system.openapi);
+		json_write_buf(&c->openapi, document, JSON_WRITE_NEWLINE, NULL);
+		json_decref(document);
+	}
+	struct http_response res =
+		http_response_text(200, "application/json", c->openapi.data, c->openapi.len);
+	pthread_mutex_unlock(&c->openapi_lock);
+	return res;
 }
 
 int http_register_system_routes(struct http_router *router, const struct http_system_routes *system,
@@ -730,7 +755,8 @@ int http_register_system_routes(struct http_router *router, const struct http_sy
 	if (system)
 		c->system = *system;
 	c->router = router;
-	http_router_keep(router, c, free);
+	pthread_mutex_init(&c->openapi_lock, NULL);
+	http_router_keep(router, c, system_context_free);
 	if (http_router_add(router, "GET /health", handle_health, c,
 			    &(struct http_route_meta){ .summary = "Liveness: the process answers",
 						       .tags = "system" },
