@@ -127,8 +127,8 @@ static void suggest_ci(json_t *list, const json_t *document, const struct check_
 	}
 }
 
-/* Adds the Dockerfile (and .dockerignore) to files; false when the stack has no recipe. */
-static bool add_dockerfile(struct gen_files *files, const json_t *document)
+/* The Dockerfile (and .dockerignore) into files; false when the stack has no recipe. */
+static bool generate_dockerfile(struct gen_files *files, const json_t *document)
 {
 	struct dockerfile_options options = { .command = "ampel generate dockerfile" };
 	struct err gen_error = ERR_INIT;
@@ -138,8 +138,13 @@ static bool add_dockerfile(struct gen_files *files, const json_t *document)
 	return rc == 0;
 }
 
+/*
+ * One suggestion per deployment target. dockerfile holds the Dockerfile
+ * the repository lacks (empty when it has one, or no recipe fits): every
+ * target's workflow builds the image, so each suggestion carries it.
+ */
 static int suggest_cd(json_t *list, const json_t *document, const struct check_rules *rules,
-		      const char *stack, bool container_missing, struct err *e)
+		      const char *stack, const struct gen_files *dockerfile, struct err *e)
 {
 	json_t *providers = NULL;
 	if (cd_providers_describe(&providers, e) != 0)
@@ -159,10 +164,10 @@ static int suggest_cd(json_t *list, const json_t *document, const struct check_r
 		struct err gen_error = ERR_INIT;
 		int rc = gen_cd(document, &options, &files, &gen_error);
 		if (generated(rc, rules, &files, buf_cstr(&command), &gen_error)) {
-			/* The deploy workflow builds the image: without a Dockerfile it cannot run.
-			 */
-			if (container_missing)
-				add_dockerfile(&files, document);
+			for (size_t j = 0; j < dockerfile->files.len; j++) {
+				const struct gen_file *f = dockerfile->files.items[j];
+				gen_files_add(&files, f->path, f->content);
+			}
 			buf_addf(&title, "Deploy to %s with GitHub Actions: %s", target_name,
 				 stack);
 			add_suggestion(list, "cd", "github", target_id, buf_cstr(&title), &files);
@@ -188,21 +193,20 @@ int intelligence_suggestions_build(const json_t *document, json_t **out, struct 
 	describe_stack(&stack, document);
 	json_t *list = json_array();
 	int rc = 0;
-	bool container_missing = json_is_true(json_object_get(missing, "container"));
+	struct gen_files dockerfile = GEN_FILES_INIT;
+	bool container_missing = json_is_true(json_object_get(missing, "container")) &&
+				 generate_dockerfile(&dockerfile, document);
 	if (json_is_true(json_object_get(missing, "ci")))
 		suggest_ci(list, document, rules, buf_cstr(&stack));
 	if (json_is_true(json_object_get(missing, "cd")))
-		rc = suggest_cd(list, document, rules, buf_cstr(&stack), container_missing, e);
+		rc = suggest_cd(list, document, rules, buf_cstr(&stack), &dockerfile, e);
 	if (rc == 0 && container_missing) {
-		struct gen_files files = GEN_FILES_INIT;
-		if (add_dockerfile(&files, document)) {
-			struct buf title = BUF_INIT;
-			buf_addf(&title, "Dockerfile for %s", buf_cstr(&stack));
-			add_suggestion(list, "cd", "docker", NULL, buf_cstr(&title), &files);
-			buf_free(&title);
-		}
-		gen_files_free(&files);
+		struct buf title = BUF_INIT;
+		buf_addf(&title, "Dockerfile for %s", buf_cstr(&stack));
+		add_suggestion(list, "cd", "docker", NULL, buf_cstr(&title), &dockerfile);
+		buf_free(&title);
 	}
+	gen_files_free(&dockerfile);
 	buf_free(&stack);
 	check_rules_free(rules);
 	if (rc != 0) {
