@@ -427,6 +427,10 @@ static void score_sets(const char *const *sets, size_t count, struct score *all,
  * 51/55 = 92.7%, the first set to meet all three bars; m, over 28
  * ecosystems with the long tail, was written last and measured once held
  * out: language 100%, package manager 100%, commands 61/75 = 81.3%.
+ * n to t were written last, in parallel by seven helpers from one brief
+ * (122 apps, 147 projects, weighted like the real world with the long tail
+ * present), and measured once held out together: language 146/147 =
+ * 99.3%, package manager 147/147 = 100%, commands 323/380 = 85.0%.
  * The figures are printed against the bar; the assertions guard each
  * group against regressions below the level it reached.
  */
@@ -447,6 +451,13 @@ static void test_realworld_accuracy(void **state)
 		{ "k", { "k", NULL, NULL }, { 0.98, 0.95, 0.90 } },
 		{ "l", { "l", NULL, NULL }, { 0.98, 0.95, 0.92 } },
 		{ "m", { "m", NULL, NULL }, { 0.98, 0.95, 0.82 } },
+		{ "n", { "n", NULL, NULL }, { 0.98, 0.95, 0.79 } },
+		{ "o", { "o", NULL, NULL }, { 0.98, 0.95, 0.93 } },
+		{ "p", { "p", NULL, NULL }, { 0.93, 0.95, 0.82 } },
+		{ "q", { "q", NULL, NULL }, { 0.98, 0.95, 0.85 } },
+		{ "r", { "r", NULL, NULL }, { 0.98, 0.95, 0.87 } },
+		{ "s", { "s", NULL, NULL }, { 0.98, 0.95, 0.86 } },
+		{ "t", { "t", NULL, NULL }, { 0.98, 0.95, 0.84 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
