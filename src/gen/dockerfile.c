@@ -662,6 +662,15 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 	if (map_get(g->vars, "port"))
 		buf_addf(&g->out, "EXPOSE %s\n", (char *)map_get(g->vars, "port"));
 	emit_healthcheck(g);
+	if (json_is_true(json_object_get(g->project, "front_end"))) {
+		rc = unsupported(
+			e,
+			"cannot write a Dockerfile for %s: it is a browser app, whose start "
+			"is a development server; its build is static files, and no recipe "
+			"serves static files yet",
+			what);
+		goto out;
+	}
 	if (field_bool(g, "needs_start", true) && !map_get(g->vars, "start")) {
 		rc = unsupported(e,
 				 "cannot write a Dockerfile for %s: it has no start command "

@@ -433,10 +433,10 @@ static const char *commands_from_targets(struct commands_context *c, enum comman
 }
 
 /*
- * A browser app whose frameworks are all dev-server ones (React, Vue CLI:
- * `front_end: dev-server` in the rules) is run by its own dev-server
- * script. Any framework that serves the app itself (Next.js, Express,
- * NestJS) has its own way to start, and a static site (Vite) has none.
+ * A browser app whose frameworks are all dev-server ones (React, Vue,
+ * Vite: `front_end: dev-server` in the rules) is run by its own dev-server
+ * script, as its README says to. Any framework that serves the app itself
+ * (Next.js, Express, NestJS) has its own way to start.
  */
 static bool commands_is_front_end(const struct project *p)
 {
@@ -445,10 +445,7 @@ static bool commands_is_front_end(const struct project *p)
 		const struct finding *f = p->findings.items[i];
 		if (!f->rule)
 			continue;
-		enum rule_front_end kind = rule_front_end(f->rule);
-		if (kind == FRONT_END_STATIC_SITE)
-			return false;
-		if (kind == FRONT_END_DEV_SERVER)
+		if (rule_front_end(f->rule) == FRONT_END_DEV_SERVER)
 			front_end = true;
 		else if (f->kind == FINDING_FRAMEWORK)
 			return false;
@@ -585,6 +582,7 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);
+	p->front_end = commands_is_front_end(p);
 	makefile_free(c.makefile);
 	map_free(c.vars, NULL);
 }

@@ -72,10 +72,9 @@ int rule_port(const struct rule *rule);
 /*
  * What a framework's app is in a browser (`front_end:`): by default it
  * serves itself (Next.js, Express); a dev-server app (React, Vue) runs its
- * own dev-server script when it has no start; a static site (Vite) builds
- * files and starts nothing.
+ * own dev-server script when it has no start.
  */
-enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER, FRONT_END_STATIC_SITE };
+enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER };
 enum rule_front_end rule_front_end(const struct rule *rule);
 /*
  * The scripts a project without a script named after the command runs

@@ -727,13 +727,12 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 	if ((field = yaml_get(node, "front_end"))) {
 		text = yaml_str(field);
 		if ((r->kind != FINDING_FRAMEWORK && r->kind != FINDING_BUILD_TOOL) ||
-		    (!str_eq(text, "dev-server") && !str_eq(text, "static-site")))
+		    !str_eq(text, "dev-server"))
 			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': front_end (dev-server or static-site) is for "
-					"frameworks and build tools",
+					"rule '%s': front_end (dev-server) is for frameworks and "
+					"build tools",
 					r->id);
-		r->front_end =
-			str_eq(text, "dev-server") ? FRONT_END_DEV_SERVER : FRONT_END_STATIC_SITE;
+		r->front_end = FRONT_END_DEV_SERVER;
 	}
 	if ((field = yaml_get(node, "port"))) {
 		long long port;

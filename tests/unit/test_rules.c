@@ -209,14 +209,14 @@ static void test_validate_patterns_and_globs(void **state)
 			   "    kind: linter\n"
 			   "    front_end: dev-server\n"
 			   "    signals: [{file: x, weight: 0.5}]\n",
-			   ":5:", "front_end (dev-server or static-site) is for frameworks");
+			   ":5:", "front_end (dev-server) is for frameworks");
 	expect_parse_error("rules:\n"
 			   "  - id: a\n"
 			   "    name: A\n"
 			   "    kind: framework\n"
 			   "    front_end: spa\n"
 			   "    signals: [{file: x, weight: 0.5}]\n",
-			   ":5:", "front_end (dev-server or static-site)");
+			   ":5:", "front_end (dev-server)");
 	expect_parse_error("script_fallbacks:\n  install: [ci]\nrules: []\n",
 			   ":2:", "'install' is not build, test, lint or start");
 	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n",
