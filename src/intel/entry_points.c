@@ -61,7 +61,9 @@ static const char *last_element(const char *name)
 /*
  * {module}: the Python package holding wsgi.py (Django's project module);
  * {app}: "module:variable" of the WSGI/ASGI application, from the usual
- * entry files; {main}: the entry file of a Node or Ruby app.
+ * entry files; {main}: the entry file of a Node or Ruby app; {py_main}:
+ * the script a Python app runner is given (Streamlit's conventional
+ * streamlit_app.py, else app.py or main.py).
  */
 static void guess_conventional_files(const struct project *p, struct scan *scan,
 				     struct arena *arena, struct map *vars)
@@ -91,6 +93,14 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
 		if (scan_find_in_project(scan, p, main_files[i])) {
 			map_put(vars, "main", (void *)main_files[i]);
+			break;
+		}
+	static const char *const py_main_files[] = {
+		"streamlit_app.py", "app.py", "main.py", "Home.py", "src/app.py", "src/main.py"
+	};
+	for (size_t i = 0; i < sizeof(py_main_files) / sizeof(*py_main_files); i++)
+		if (scan_find_in_project(scan, p, py_main_files[i])) {
+			map_put(vars, "py_main", (void *)py_main_files[i]);
 			break;
 		}
 }

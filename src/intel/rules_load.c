@@ -147,7 +147,7 @@ static const struct {
 	{ "app", true },	   { "main", true },
 	{ "go_command", true },	   { "dotnet_project", true },
 	{ "py_launcher", true },   { "py_command", true },
-	{ "swift_product", true },
+	{ "swift_product", true }, { "py_main", true },
 };
 #define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
 
