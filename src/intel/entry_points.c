@@ -9,6 +9,7 @@
 #include "util/toml.h"
 #include "util/vec.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <string.h>
 #include <strings.h>
@@ -252,6 +253,51 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 	buf_free(&prefix);
 }
 
+/* Whether a Python import name is the project's name ("my-app" and My_App are my_app). */
+static bool python_names_match(const char *module, size_t n, const char *project)
+{
+	if (!project || strlen(project) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char a = module[i] == '-' ? '_' : (char)tolower((unsigned char)module[i]);
+		char b = project[i] == '-' ? '_' : (char)tolower((unsigned char)project[i]);
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * {py_module}: the package `python -m` runs, one with a __main__.py at the
+ * project's root or under src/: the one named after the project, else the
+ * only one (reworkd_platform/__main__.py starts the API).
+ */
+static void guess_python_module(const struct project *p, struct scan *scan, struct arena *arena,
+				struct map *vars)
+{
+	const struct vec *files = scan_project_files(scan, p);
+	const char *only = NULL, *named = NULL;
+	size_t count = 0;
+	for (size_t i = 0; i < files->len && !named; i++) {
+		const struct scan_file *f = files->items[i];
+		if (strcmp(f->name, "__main__.py") != 0)
+			continue;
+		const char *path = relative_path(p, f);
+		if (str_starts_with(path, "src/"))
+			path += 4;
+		const char *slash = strchr(path, '/');
+		if (!slash || strcmp(slash, "/__main__.py") != 0)
+			continue;
+		size_t n = (size_t)(slash - path);
+		if (python_names_match(path, n, last_element(p->name)))
+			named = arena_strndup(arena, path, n);
+		else if (count++ == 0)
+			only = arena_strndup(arena, path, n);
+	}
+	if (named || count == 1)
+		map_put(vars, "py_module", (void *)(named ? named : only));
+}
+
 /* Root scripts that tool a project rather than start it. */
 static bool python_tooling_script(const char *name)
 {
@@ -423,4 +469,5 @@ void entry_points_guess(const struct project *p, struct scan *scan, struct arena
 	guess_dotnet_project(p, scan, arena, vars);
 	guess_python_launcher(p, scan, arena, vars);
 	guess_python_command(p, scan, arena, vars);
+	guess_python_module(p, scan, arena, vars);
 }
