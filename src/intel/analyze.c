@@ -54,10 +54,37 @@ static int analyze_compare_shares(const void *a, const void *b)
 	return strcmp(sa->id, sb->id);
 }
 
+/* Adds f's bytes to its language's share in p; the running total in *total. */
+static void analyze_count_file(struct analysis *analysis, struct project *p,
+			       const struct scan_file *f, struct language_share **last,
+			       uint64_t *total)
+{
+	if (f->foreign || !f->language || !language_counts(f->language))
+		return;
+	/* A project has a few languages: comparing id pointers beats hashing
+	 * each of a repository's files. */
+	struct language_share *share = *last && (*last)->id == f->language->id ? *last : NULL;
+	for (size_t j = 0; !share && j < p->languages.len; j++) {
+		struct language_share *known = p->languages.items[j];
+		if (known->id == f->language->id)
+			share = known;
+	}
+	if (!share) {
+		share = arena_calloc(analysis->arena, 1, sizeof(*share));
+		share->id = f->language->id;
+		vec_push(&p->languages, share);
+	}
+	*last = share;
+	share->bytes += f->size;
+	share->files++;
+	*total += f->size;
+}
+
 /*
  * Counts the bytes of each language in the files a project holds; the
  * root counts the whole repository, so a monorepo's root says what the
- * repository is written in.
+ * repository is written in, and so does a project whose source is all in
+ * its members (a .NET solution's folder, a workspace root of manifests).
  */
 static void analyze_languages(struct analysis *analysis, struct project *p)
 {
@@ -65,27 +92,16 @@ static void analyze_languages(struct analysis *analysis, struct project *p)
 	struct language_share *last = NULL;
 	const struct vec *files =
 		*p->dir ? scan_project_files(analysis->scan, p) : &analysis->scan->files;
-	for (size_t i = 0; i < files->len; i++) {
-		const struct scan_file *f = files->items[i];
-		if (f->foreign || !f->language || !language_counts(f->language))
-			continue;
-		/* A project has a few languages: comparing id pointers beats hashing
-		 * each of a repository's files. */
-		struct language_share *share = last && last->id == f->language->id ? last : NULL;
-		for (size_t j = 0; !share && j < p->languages.len; j++) {
-			struct language_share *known = p->languages.items[j];
-			if (known->id == f->language->id)
-				share = known;
+	for (size_t i = 0; i < files->len; i++)
+		analyze_count_file(analysis, p, files->items[i], &last, &total);
+	if (!total && *p->dir) {
+		size_t n = strlen(p->dir);
+		files = &analysis->scan->files;
+		for (size_t i = 0; i < files->len; i++) {
+			const struct scan_file *f = files->items[i];
+			if (strncmp(f->path, p->dir, n) == 0 && f->path[n] == '/')
+				analyze_count_file(analysis, p, f, &last, &total);
 		}
-		if (!share) {
-			share = arena_calloc(analysis->arena, 1, sizeof(*share));
-			share->id = f->language->id;
-			vec_push(&p->languages, share);
-		}
-		last = share;
-		share->bytes += f->size;
-		share->files++;
-		total += f->size;
 	}
 	vec_sort(&p->languages, analyze_compare_shares);
 	for (size_t i = 0; i < p->languages.len; i++) {
