@@ -1,7 +1,7 @@
 /*
- * Fuzzes the Makefile reader that analyze uses to find a project's own
- * build and run targets: any bytes must parse to something queryable,
- * never crash or loop.
+ * Fuzzes the Makefile and Taskfile readers that analyze uses to find a
+ * project's own build and run targets (the first byte picks the reader):
+ * any bytes must parse to something queryable or NULL, never crash or loop.
  */
 #include "intel/makefile.h"
 
@@ -12,7 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct makefile *mk = makefile_parse((const char *)data, size);
+	if (size < 1)
+		return 0;
+	const char *text = (const char *)data + 1;
+	struct makefile *mk = data[0] & 1 ? makefile_from_taskfile(text, size - 1)
+					  : makefile_parse(text, size - 1);
 	if (!mk)
 		return 0;
 	static const char *const targets[] = { "build", "run", "start", "all", "test" };

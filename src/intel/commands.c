@@ -208,8 +208,9 @@ struct commands_context {
 	struct arena *arena;
 	struct map *vars; /* the project's placeholders; run and exec set per rule */
 	const struct rule *package_manager;
-	struct makefile *makefile; /* the project's, read when first needed */
-	bool makefile_read;
+	/* Target files read so far, by name ("Makefile", "Taskfile.yml"); NULL
+	 * values for files the project lacks or that do not parse. */
+	struct map *target_files;
 	const struct finding *target_finding; /* whose targets are being weighed */
 };
 
@@ -361,23 +362,43 @@ static const char *commands_build_script_elsewhere(struct commands_context *c)
 	return NULL;
 }
 
-/* The project's Makefile (GNU make's lookup order), parsed; NULL when none. */
-static struct makefile *commands_makefile(struct commands_context *c)
+static void commands_target_file_free(void *item)
 {
-	if (c->makefile_read)
-		return c->makefile;
-	c->makefile_read = true;
-	static const char *const names[] = { "GNUmakefile", "makefile", "Makefile" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		const struct scan_file *f = scan_find_in_project(c->scan, c->p, names[i]);
-		struct buf text = BUF_INIT;
-		if (f && scan_read(c->scan, f, &text, NULL) == 0)
-			c->makefile = makefile_parse(buf_cstr(&text), text.len);
-		buf_free(&text);
-		if (f)
-			break;
+	makefile_free(item);
+}
+
+/* The named target file of the project, parsed once; NULL when it has none. */
+static struct makefile *commands_target_file(struct commands_context *c, const char *name)
+{
+	if (map_has(c->target_files, name))
+		return map_get(c->target_files, name);
+	const struct scan_file *f = scan_find_in_project(c->scan, c->p, name);
+	struct buf text = BUF_INIT;
+	struct makefile *parsed = NULL;
+	if (f && scan_read(c->scan, f, &text, NULL) == 0)
+		parsed = str_ends_with(name, ".yml") || str_ends_with(name, ".yaml")
+				 ? makefile_from_taskfile(buf_cstr(&text), text.len)
+				 : makefile_parse(buf_cstr(&text), text.len);
+	buf_free(&text);
+	map_put(c->target_files, name, parsed);
+	return parsed;
+}
+
+/*
+ * The targets rule's `when_target` weighs: the first of its `targets_in`
+ * files the project has, else its Makefile (GNU make's lookup order).
+ */
+static struct makefile *commands_targets(struct commands_context *c, const struct rule *rule)
+{
+	static const char *const makefiles[] = { "GNUmakefile", "makefile", "Makefile" };
+	const struct vec *own = rule_targets_in(rule);
+	size_t count = own->len ? own->len : sizeof(makefiles) / sizeof(*makefiles);
+	for (size_t i = 0; i < count; i++) {
+		const char *name = own->len ? own->items[i] : makefiles[i];
+		if (scan_find_in_project(c->scan, c->p, name))
+			return commands_target_file(c, name);
 	}
-	return c->makefile;
+	return NULL;
 }
 
 /*
@@ -404,7 +425,7 @@ static bool commands_target_holds(const char *target, enum command_kind kind, vo
 	struct commands_context *c = ctx;
 	if (strcmp(target, ".DEFAULT_GOAL") == 0 && commands_other_build_system(c))
 		return false;
-	return makefile_target_does(commands_makefile(c), target, kind);
+	return makefile_target_does(commands_targets(c, c->target_finding->rule), target, kind);
 }
 
 /*
@@ -572,7 +593,12 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 {
 	p->package_manager = commands_package_manager(p);
 	struct commands_context c = {
-		.p = p, .rules = rules, .scan = scan, .arena = arena, .vars = map_new()
+		.p = p,
+		.rules = rules,
+		.scan = scan,
+		.arena = arena,
+		.vars = map_new(),
+		.target_files = map_new(),
 	};
 	c.package_manager = p->package_manager ? p->package_manager->rule : NULL;
 	map_put(c.vars, "name", (void *)p->name);
@@ -583,6 +609,6 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);
 	p->front_end = commands_is_front_end(p);
-	makefile_free(c.makefile);
+	map_free(c.target_files, commands_target_file_free);
 	map_free(c.vars, NULL);
 }

@@ -1,10 +1,12 @@
 #include "intel/makefile.h"
 
 #include "util/buf.h"
+#include "util/err.h"
 #include "util/map.h"
 #include "util/str.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
+#include "util/yaml.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +237,71 @@ struct makefile *makefile_parse(const char *text, size_t len)
 	}
 	vec_free(&current, NULL);
 	buf_free(&line);
+	return mk;
+}
+
+/*
+ * One entry of a task's cmds or deps: a command line, or another task it
+ * runs (a deps entry names one; a cmds entry says `task:`).
+ */
+static void taskfile_step(struct makefile_target *t, const struct yaml_node *step, bool dep)
+{
+	if (step->kind == YAML_SCALAR && yaml_str(step)) {
+		if (dep)
+			vec_push(&t->prerequisites, xstrdup(yaml_str(step)));
+		else
+			buf_addf(&t->recipe, "%s\n", yaml_str(step));
+		return;
+	}
+	const char *task = yaml_str(yaml_get(step, "task"));
+	const char *cmd = yaml_str(yaml_get(step, "cmd"));
+	if (task)
+		vec_push(&t->prerequisites, xstrdup(task));
+	else if (cmd)
+		buf_addf(&t->recipe, "%s\n", cmd);
+}
+
+struct makefile *makefile_from_taskfile(const char *text, size_t len)
+{
+	struct yaml_doc *doc = NULL;
+	struct err e = ERR_INIT;
+	if (yaml_parse(&doc, "Taskfile.yml", text, len, &e) < 0)
+		return NULL;
+	const struct yaml_node *tasks = yaml_get(doc->root, "tasks");
+	if (!tasks || tasks->kind != YAML_MAPPING) {
+		yaml_doc_free(doc);
+		return NULL;
+	}
+	struct makefile *mk = xcalloc(1, sizeof(*mk));
+	mk->targets = map_new();
+	for (size_t i = 0; i < tasks->count; i++) {
+		const char *name = yaml_str(tasks->pairs[i].key);
+		const struct yaml_node *task = tasks->pairs[i].value;
+		if (!name)
+			continue;
+		struct makefile_target *t = makefile_target(mk, name);
+		/* A task may be only its command: `build: go build ./...`. */
+		if (task->kind == YAML_SCALAR) {
+			taskfile_step(t, task, false);
+			continue;
+		}
+		static const char *const lists[] = { "deps", "cmds" };
+		for (size_t l = 0; l < 2; l++) {
+			const struct yaml_node *list = yaml_get(task, lists[l]);
+			for (size_t j = 0; list && list->kind == YAML_SEQUENCE && j < list->count;
+			     j++)
+				taskfile_step(t, list->items[j], l == 0);
+		}
+		const struct yaml_node *cmd = yaml_get(task, "cmd");
+		if (cmd)
+			taskfile_step(t, cmd, false);
+	}
+	/* `task` alone runs the task named default. */
+	if (map_get(mk->targets, "default")) {
+		mk->default_goal = xstrdup("default");
+		mk->goal_is_explicit = true;
+	}
+	yaml_doc_free(doc);
 	return mk;
 }
 

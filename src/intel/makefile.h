@@ -1,9 +1,10 @@
 /*
- * makefile: the targets of a project's Makefile, so that where the
- * maintainers wrap their build or their server in `make build` / `make run`
- * the inferred command is theirs (config/detection-rules.yaml, `when_target`).
- * Only what decides that is read: targets, prerequisites, recipes and the
- * default goal; variables are not expanded and nothing is run.
+ * makefile: the targets of a project's Makefile (or of its Taskfile, the
+ * YAML task runner's), so that where the maintainers wrap their build or
+ * their server in `make build` / `task dev` the inferred command is theirs
+ * (config/detection-rules.yaml, `when_target`). Only what decides that is
+ * read: targets, prerequisites, recipes and the default goal; variables
+ * are not expanded and nothing is run.
  */
 #ifndef AMPEL_INTEL_MAKEFILE_H
 #define AMPEL_INTEL_MAKEFILE_H
@@ -17,6 +18,12 @@ struct makefile;
 
 /* Parses a Makefile's text; never fails (what is not understood is skipped). */
 struct makefile *makefile_parse(const char *text, size_t len);
+/*
+ * Reads a Taskfile (taskfile.dev, version 3) as targets: each task's
+ * `cmds`/`cmd` are its recipe, `deps` and the tasks its cmds call its
+ * prerequisites. NULL when the text is not YAML with a `tasks` mapping.
+ */
+struct makefile *makefile_from_taskfile(const char *text, size_t len);
 void makefile_free(struct makefile *mk);
 
 /*

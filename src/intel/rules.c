@@ -86,6 +86,11 @@ enum rule_front_end rule_front_end(const struct rule *rule)
 	return rule->front_end;
 }
 
+const struct vec *rule_targets_in(const struct rule *rule)
+{
+	return &rule->targets_in;
+}
+
 const struct vec *rules_script_fallbacks(const struct rule_set *rules, enum command_kind kind)
 {
 	return &rules->script_fallbacks[kind];

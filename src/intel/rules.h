@@ -77,6 +77,11 @@ int rule_port(const struct rule *rule);
 enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER };
 enum rule_front_end rule_front_end(const struct rule *rule);
 /*
+ * The files, first found wins, whose targets the rule's `when_target`
+ * alternatives weigh (`targets_in:`, a Taskfile); empty for the Makefile.
+ */
+const struct vec *rule_targets_in(const struct rule *rule);
+/*
  * The scripts a project without a script named after the command runs
  * instead, in order (`script_fallbacks:`: start:prod for start), as a vec
  * of char *.

@@ -84,6 +84,7 @@ struct rule {
 	struct command_alternative *commands[COMMAND_KINDS];
 	size_t command_counts[COMMAND_KINDS];
 	struct map *vars;
+	struct vec targets_in; /* char *: the files `when_target` reads; none: the Makefile */
 	/* Only while parsing: the lists that name other rules, resolved at the end. */
 	const struct yaml_node *relation_nodes[3];
 };

@@ -66,6 +66,7 @@ static void rule_free(void *item)
 		free(r->commands[k]);
 	}
 	map_free(r->vars, free);
+	vec_free(&r->targets_in, free);
 	free(r);
 }
 
@@ -162,10 +163,11 @@ static int placeholder_index(const char *name, size_t n)
 	return -1;
 }
 
-static const char *const rule_keys[] = { "id",	   "name",     "kind",	  "ecosystem", "language",
-					 "scope",  "signals",  "implies", "excludes",  "overrides",
-					 "port",   "commands", "vars",	  "also",      "inherit",
-					 "report", "front_end" };
+static const char *const rule_keys[] = { "id",	      "name",	   "kind",    "ecosystem",
+					 "language",  "scope",	   "signals", "implies",
+					 "excludes",  "overrides", "port",    "commands",
+					 "vars",      "also",	   "inherit", "report",
+					 "front_end", "targets_in" };
 
 /* The keys a signal of each type may have besides its own and `weight`. */
 static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
@@ -734,6 +736,13 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 					"build tools",
 					r->id);
 		r->front_end = FRONT_END_DEV_SERVER;
+	}
+	if ((field = yaml_get(node, "targets_in"))) {
+		size_t count = 0;
+		if (rule_string_list(ps, r, field, "targets_in", &count) < 0)
+			return -1;
+		for (size_t i = 0; i < count; i++)
+			vec_push(&r->targets_in, xstrdup(yaml_str(list_item(field, i))));
 	}
 	if ((field = yaml_get(node, "port"))) {
 		long long port;

@@ -68,11 +68,50 @@ static void test_targets(void **state)
 	makefile_free(parse("\\"));
 }
 
+static void test_taskfile(void **state)
+{
+	(void)state;
+	static const char text[] = "version: '3'\n"
+				   "tasks:\n"
+				   "  default:\n"
+				   "    cmds:\n"
+				   "      - task: install\n"
+				   "      - task: build\n"
+				   "  install: go mod download\n"
+				   "  build:\n"
+				   "    desc: Build binary\n"
+				   "    cmd: go build -o ./bin/app ./cmd/http/main.go\n"
+				   "  dev:\n"
+				   "    cmds: [air]\n"
+				   "  image:\n"
+				   "    cmds:\n"
+				   "      - cmd: docker build -t app .\n"
+				   "  check:\n"
+				   "    deps: [lint]\n"
+				   "    cmds: [go test ./...]\n";
+	struct makefile *mk = makefile_from_taskfile(text, strlen(text));
+	assert_non_null(mk);
+	/* `task` alone runs default, which builds through the tasks it calls. */
+	assert_string_equal(makefile_default_goal(mk), "default");
+	assert_true(makefile_target_does(mk, ".DEFAULT_GOAL", COMMAND_BUILD));
+	assert_true(makefile_target_does(mk, "build", COMMAND_BUILD));
+	assert_true(makefile_target_does(mk, "dev", COMMAND_START));
+	assert_true(makefile_target_does(mk, "install", COMMAND_INSTALL));
+	assert_false(makefile_target_does(mk, "image", COMMAND_BUILD));
+	assert_false(makefile_target_does(mk, "check", COMMAND_BUILD));
+	assert_false(makefile_target_does(mk, "run", COMMAND_START));
+	makefile_free(mk);
+	/* Not a Taskfile: nothing to weigh. */
+	assert_null(makefile_from_taskfile("tasks: [a, b]\n", 14));
+	assert_null(makefile_from_taskfile("{", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_goal),
 		cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_taskfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
