@@ -197,7 +197,9 @@ static bool dotnet_at_root(const struct project *p, const struct scan *scan)
  * is not at the root: an Aspire app host (it starts the whole app), else
  * the one ASP.NET Core project, else the one console program, among every
  * project file under the solution's folder (each is a project of its own
- * too). Its folder is named when the folder holds no other project file.
+ * too); of several, the one nearest the solution when only one is (a
+ * sample app in a subfolder is not the product). Its folder is named when
+ * the folder holds no other project file.
  */
 static void guess_dotnet_project(const struct project *p, struct scan *scan, struct arena *arena,
 				 struct map *vars)
@@ -210,8 +212,9 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 		[WEB] = { "Sdk=\"Microsoft.NET.Sdk.Web\"", "Sdk=\"Microsoft.NET.Sdk.Web/" },
 		[EXE] = { "<OutputType>Exe</OutputType>", "<OutputType>exe</OutputType>" },
 	};
+	/* Per kind: the shallowest project file, and how many are that shallow. */
 	const struct scan_file *found[KINDS] = { NULL };
-	size_t counts[KINDS] = { 0 };
+	size_t counts[KINDS] = { 0 }, depths[KINDS] = { 0 };
 	struct buf prefix = BUF_INIT;
 	if (*p->dir)
 		buf_addf(&prefix, "%s/", p->dir);
@@ -228,8 +231,14 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 			if (strstr(buf_cstr(&text), markers[k][0]) ||
 			    strstr(buf_cstr(&text), markers[k][1]))
 				kind = k;
-		if (kind < KINDS) {
+		size_t depth = 0;
+		for (const char *c = f->path + prefix.len; *c; c++)
+			depth += *c == '/';
+		if (kind < KINDS && (!found[kind] || depth < depths[kind])) {
 			found[kind] = f;
+			depths[kind] = depth;
+			counts[kind] = 1;
+		} else if (kind < KINDS && depth == depths[kind]) {
 			counts[kind]++;
 		}
 	}
