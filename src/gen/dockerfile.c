@@ -144,10 +144,17 @@ static const json_t *member_started(const json_t *analysis, const json_t *member
 	return NULL;
 }
 
+/* Whether project starts an app an image can run: not a development server. */
+static bool starts_app(const json_t *project)
+{
+	return json_get_str(json_object_get(project, "commands"), "start", NULL) &&
+	       !json_is_true(json_object_get(project, "dev_server"));
+}
+
 /*
  * The root when it is an app of a known stack (a workspace root only when it
- * starts something itself), else the first project with a package manager
- * and a start command.
+ * starts an app itself, not its `turbo dev`), else the first project with a
+ * package manager that starts an app.
  */
 static const json_t *project_main(const json_t *analysis)
 {
@@ -159,13 +166,13 @@ static const json_t *project_main(const json_t *analysis)
 		return started;
 	if (root && json_get_str(root, "primary_language", NULL) &&
 	    json_array_size(json_object_get(root, "package_managers")) > 0 &&
-	    (json_array_size(members) == 0 || root_start))
+	    (json_array_size(members) == 0 || starts_app(root)))
 		return root;
 	size_t i;
 	json_t *project;
 	json_array_foreach(json_object_get(analysis, "projects"), i, project)
 	{
-		if (json_get_str(json_object_get(project, "commands"), "start", NULL) &&
+		if (starts_app(project) &&
 		    json_array_size(json_object_get(project, "package_managers")) > 0)
 			return project;
 	}
@@ -662,13 +669,12 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 	if (map_get(g->vars, "port"))
 		buf_addf(&g->out, "EXPOSE %s\n", (char *)map_get(g->vars, "port"));
 	emit_healthcheck(g);
-	if (json_is_true(json_object_get(g->project, "front_end"))) {
-		rc = unsupported(
-			e,
-			"cannot write a Dockerfile for %s: it is a browser app, whose start "
-			"is a development server; its build is static files, and no recipe "
-			"serves static files yet",
-			what);
+	if (json_is_true(json_object_get(g->project, "dev_server"))) {
+		rc = unsupported(e,
+				 "cannot write a Dockerfile for %s: its start is a development "
+				 "server (a browser app's, or a dev script), and no recipe serves "
+				 "what it builds yet",
+				 what);
 		goto out;
 	}
 	if (field_bool(g, "needs_start", true) && !map_get(g->vars, "start")) {

@@ -211,6 +211,7 @@ struct commands_context {
 	/* Target files read so far, by name ("Makefile", "Taskfile.yml"); NULL
 	 * values for files the project lacks or that do not parse. */
 	struct map *target_files;
+	bool dev_script_start;		      /* start is the `dev` script, for want of another */
 	const struct finding *target_finding; /* whose targets are being weighed */
 };
 
@@ -545,6 +546,14 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 					  : commands_from_findings(c, (enum finding_kind) * where,
 								   kind);
 	}
+	/*
+	 * Nothing else starts it, but its manifest has a `dev` script: what
+	 * its README says to run (a monorepo root's `turbo dev`).
+	 */
+	if (!command && kind == COMMAND_START) {
+		command = commands_from_script(c, "dev");
+		c->dev_script_start = command != NULL;
+	}
 	/* Services composed together start together. */
 	if (!command && kind == COMMAND_START && commands_has_compose(c->p, c->scan))
 		command = "docker compose up";
@@ -608,7 +617,7 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);
-	p->front_end = commands_is_front_end(p);
+	p->dev_server = commands_is_front_end(p) || c.dev_script_start;
 	map_free(c.target_files, commands_target_file_free);
 	map_free(c.vars, NULL);
 }

@@ -175,7 +175,7 @@ static json_t *document_project(const struct project *p)
 	json_object_set_new(obj, "linters", document_findings(p, FINDING_LINTER, false));
 	json_object_set_new(obj, "runtimes", document_string_map(p->runtimes));
 	json_object_set_new(obj, "commands", document_commands(p));
-	json_object_set_new(obj, "front_end", json_boolean(p->front_end));
+	json_object_set_new(obj, "dev_server", json_boolean(p->dev_server));
 	json_object_set_new(obj, "dependencies", document_dependencies(p));
 	json_object_set_new(obj, "env", document_env(p));
 	json_object_set_new(obj, "port", p->port ? json_integer(p->port) : json_null());

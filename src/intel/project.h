@@ -84,7 +84,9 @@ struct project {
 	int port;		     /* 0 when it cannot be told */
 	const char *port_source;
 	const char *commands[COMMAND_KINDS];
-	bool front_end; /* a browser app: its start is a development server */
+	/* Its start runs a development server: a browser app's own, or a
+	 * `dev` script for want of a start. */
+	bool dev_server;
 	const struct finding *package_manager; /* the one that runs the project */
 	struct vec languages;		       /* struct language_share *, by bytes, descending */
 	const char *primary_language;
