@@ -1,5 +1,6 @@
 #include "intel/rules.h"
 #include "intel/rules_internal.h"
+#include "intel/rules_parser.h"
 
 #include "util/buf.h"
 #include "util/embed.h"
@@ -14,9 +15,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const signal_type_names[] = { "file", "dependency", "content", "json",
-						 "script" };
 
 /* ------------------------------------------------------------------ */
 /* Freeing                                                              */
@@ -121,17 +119,23 @@ void rules_free(struct rule_set *rules)
 /* ------------------------------------------------------------------ */
 /* Loading and validation                                               */
 
-struct parser {
-	struct rule_set *set;
-	const char *file;
-	struct err *e;
-	const struct yaml_node *rule_node; /* where a missing field is reported */
-};
-
 static const char *const known_ecosystems[] = {
 	"npm",	 "pypi",  "cargo", "go",   "maven", "rubygems", "packagist", "hex",
 	"nuget", "swift", "pub",   "deno", "zig",   "hackage",	"clojars",   "shards",
 };
+
+bool parser_name_in(const char *name, const char *const *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (list[i] && strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool parser_known_ecosystem(const char *name)
+{
+	return PARSER_NAME_IN(name, known_ecosystems);
+}
 
 /*
  * The placeholders a template may name. Those of entry points
@@ -169,25 +173,6 @@ static const char *const rule_keys[] = { "id",	      "name",	   "kind",    "ecos
 					 "vars",      "also",	   "inherit", "report",
 					 "front_end", "targets_in" };
 
-/* The keys a signal of each type may have besides its own and `weight`. */
-static const char *const signal_extra_keys[SIGNAL_TYPES][3] = {
-	[SIGNAL_FILE] = { NULL },
-	[SIGNAL_DEPENDENCY] = { "dev", "ecosystem", NULL },
-	[SIGNAL_CONTENT] = { "in", "describe", NULL },
-	[SIGNAL_JSON] = { "in", "pattern", NULL },
-	[SIGNAL_SCRIPT] = { "in", NULL },
-};
-
-static bool name_in(const char *name, const char *const *list, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		if (list[i] && strcmp(name, list[i]) == 0)
-			return true;
-	return false;
-}
-
-#define NAME_IN(name, list) name_in(name, list, sizeof(list) / sizeof(*(list)))
-
 static int parse_kind(const char *text, enum finding_kind *out)
 {
 	for (int k = FINDING_FRAMEWORK; k <= FINDING_CONTAINER; k++)
@@ -209,8 +194,8 @@ static bool valid_id(const char *id)
 }
 
 /* A non-empty string scalar, or an error naming the field. */
-static int rule_string(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-		       const char *field, const char **out)
+int parser_string(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+		  const char *field, const char **out)
 {
 	const char *text = yaml_str(node);
 	if (!text || !*text || yaml_is_null(node))
@@ -221,14 +206,14 @@ static int rule_string(struct parser *ps, const struct rule *r, const struct yam
 }
 
 /* The i-th string of a field that holds one string or a list of them. */
-static const struct yaml_node *list_item(const struct yaml_node *node, size_t i)
+const struct yaml_node *parser_list_item(const struct yaml_node *node, size_t i)
 {
 	return node->kind == YAML_SEQUENCE ? node->items[i] : node;
 }
 
 /* Checks a field holds a string or a non-empty list of strings; *count gets their number. */
-static int rule_string_list(struct parser *ps, const struct rule *r, const struct yaml_node *node,
-			    const char *field, size_t *count)
+int parser_string_list(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+		       const char *field, size_t *count)
 {
 	if (!node || (node->kind != YAML_SCALAR && (node->kind != YAML_SEQUENCE || !node->count)))
 		return yaml_err(ps->e, ps->file, node ? node : ps->rule_node,
@@ -237,14 +222,14 @@ static int rule_string_list(struct parser *ps, const struct rule *r, const struc
 	*count = node->kind == YAML_SEQUENCE ? node->count : 1;
 	for (size_t i = 0; i < *count; i++) {
 		const char *text = NULL;
-		if (rule_string(ps, r, list_item(node, i), field, &text) < 0)
+		if (parser_string(ps, r, parser_list_item(node, i), field, &text) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* Patterns are Perl syntax; content patterns see lines (^ and $ at each line). */
-static int compile_pattern(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+int parser_compile_pattern(struct parser *ps, const struct rule *r, const struct yaml_node *node,
 			   bool multiline, pcre2_code **out)
 {
 	int code;
@@ -265,7 +250,7 @@ static int compile_pattern(struct parser *ps, const struct rule *r, const struct
 	return 0;
 }
 
-static int compile_glob(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+int parser_compile_glob(struct parser *ps, const struct rule *r, const struct yaml_node *node,
 			unsigned flags, struct glob **out)
 {
 	const char *text = yaml_str(node);
@@ -288,215 +273,17 @@ static int compile_glob(struct parser *ps, const struct rule *r, const struct ya
 	return 0;
 }
 
-static int compile_globs(struct parser *ps, const struct rule *r, const struct yaml_node *node,
+int parser_compile_globs(struct parser *ps, const struct rule *r, const struct yaml_node *node,
 			 const char *field, struct vec *out)
 {
 	size_t count = 0;
-	if (rule_string_list(ps, r, node, field, &count) < 0)
+	if (parser_string_list(ps, r, node, field, &count) < 0)
 		return -1;
 	for (size_t i = 0; i < count; i++) {
 		struct glob *g = NULL;
-		if (compile_glob(ps, r, list_item(node, i), 0, &g) < 0)
+		if (parser_compile_glob(ps, r, parser_list_item(node, i), 0, &g) < 0)
 			return -1;
 		vec_push(out, g);
-	}
-	return 0;
-}
-
-static void index_add(struct map *m, const char *key, struct glob_ref *ref)
-{
-	struct vec *list = map_get(m, key);
-	if (!list) {
-		list = xcalloc(1, sizeof(*list));
-		map_put(m, key, list);
-	}
-	vec_push(list, ref);
-}
-
-/*
- * Files each glob under the key a file must have to match it: its last
- * component when that is a plain name, else the extension after its last
- * wildcard ("*.yml", "test_*.py"). A walk then tries only the globs filed
- * under a file's name and extension, plus the few that no key narrows.
- */
-static void index_glob(struct rule_set *set, struct rule_signal *s, const struct glob *g,
-		       const char *text)
-{
-	struct glob_ref *ref = xcalloc(1, sizeof(*ref));
-	ref->signal = s;
-	ref->glob = g;
-	vec_push(&set->refs, ref);
-	struct glob_index *index =
-		s->rule->repository ? &set->repository_index : &set->project_index;
-	const char *slash = strrchr(text, '/');
-	const char *last = slash ? slash + 1 : text;
-	if (!glob_has_wildcards(last)) {
-		index_add(index->by_name, last, ref);
-		return;
-	}
-	const char *tail = last;
-	for (const char *c = last; *c; c++)
-		if (strchr("*?[]\\", *c))
-			tail = c + 1;
-	/* An empty head or tail says nothing: NULL skips the test per file. */
-	size_t head_len = strcspn(last, "*?[\\");
-	ref->head = head_len ? xstrndup(last, head_len) : NULL;
-	ref->tail = *tail ? xstrdup(tail) : NULL;
-	const char *dot = strrchr(tail, '.');
-	if (dot)
-		index_add(index->by_ext, dot, ref);
-	else
-		vec_push(&index->general, ref);
-}
-
-static int parse_dependency_signal(struct parser *ps, struct rule *r, struct rule_signal *s,
-				   const struct yaml_node *node)
-{
-	const struct yaml_node *list = yaml_get(node, "dependency");
-	size_t count = 0;
-	if (rule_string_list(ps, r, list, "dependency", &count) < 0)
-		return -1;
-	for (size_t i = 0; i < count; i++) {
-		const char *name = yaml_str(list_item(list, i));
-		struct glob *g = NULL;
-		if (glob_has_wildcards(name) &&
-		    compile_glob(ps, r, list_item(list, i), GLOB_CASEFOLD, &g) < 0)
-			return -1;
-		vec_push(&s->names, xstrdup(name));
-		vec_push(&s->name_globs, g);
-	}
-	const struct yaml_node *dev = yaml_get(node, "dev");
-	if (dev) {
-		bool only;
-		if (str_eq(yaml_str(dev), "any"))
-			s->dev = DEV_ANY;
-		else if (yaml_bool(dev, ps->file, &only, NULL) == 0)
-			s->dev = only ? DEV_ONLY : DEV_NEVER;
-		else
-			return yaml_err(ps->e, ps->file, dev,
-					"rule '%s': dev must be true, false or any", r->id);
-	}
-	const struct yaml_node *ecosystem = yaml_get(node, "ecosystem");
-	if (ecosystem) {
-		const char *text = NULL;
-		if (rule_string(ps, r, ecosystem, "ecosystem", &text) < 0)
-			return -1;
-		if (!NAME_IN(text, known_ecosystems))
-			return yaml_err(ps->e, ps->file, ecosystem,
-					"rule '%s': unknown ecosystem '%s'", r->id, text);
-		s->own_ecosystem = xstrdup(text);
-	}
-	s->ecosystem = s->own_ecosystem ? s->own_ecosystem : r->ecosystem;
-	return 0;
-}
-
-static int parse_signal(struct parser *ps, struct rule *r, const struct yaml_node *node)
-{
-	if (node->kind != YAML_MAPPING)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': each signal must be a mapping",
-				r->id);
-	int type = -1;
-	for (int t = 0; t < SIGNAL_TYPES; t++)
-		if (yaml_get(node, signal_type_names[t])) {
-			if (type >= 0)
-				return yaml_err(ps->e, ps->file, node,
-						"rule '%s': a signal has one of file, dependency, "
-						"content, json, script (found %s and %s)",
-						r->id, signal_type_names[type],
-						signal_type_names[t]);
-			type = t;
-		}
-	if (type < 0)
-		return yaml_err(ps->e, ps->file, node,
-				"rule '%s': signal needs one of file, dependency, content, json, "
-				"script",
-				r->id);
-	for (size_t i = 0; i < node->count; i++) {
-		const char *key = yaml_str(node->pairs[i].key);
-		if (!key || (strcmp(key, signal_type_names[type]) != 0 &&
-			     strcmp(key, "weight") != 0 && !NAME_IN(key, signal_extra_keys[type])))
-			return yaml_err(ps->e, ps->file, node->pairs[i].key,
-					"rule '%s': unknown key '%s' in a %s signal", r->id,
-					key ? key : "?", signal_type_names[type]);
-	}
-	if (r->repository && (type == SIGNAL_DEPENDENCY || type == SIGNAL_SCRIPT))
-		return yaml_err(
-			ps->e, ps->file, node,
-			"rule '%s': a repository-scope rule sees files only, not %s signals", r->id,
-			signal_type_names[type]);
-
-	struct rule_signal *s = xcalloc(1, sizeof(*s));
-	s->type = (enum signal_type)type;
-	s->rule = r;
-	s->index = ps->set->signal_count++;
-	vec_push(&r->signals, s);
-
-	const struct yaml_node *weight = yaml_get(node, "weight");
-	const char *wtext = yaml_str(weight);
-	char *end = NULL;
-	s->weight = wtext ? strtod(wtext, &end) : NAN;
-	if (!weight)
-		return yaml_err(ps->e, ps->file, node, "rule '%s': signal needs a weight in (0,1]",
-				r->id);
-	if (!wtext || end == wtext || *end || !(s->weight > 0 && s->weight <= 1))
-		return yaml_err(ps->e, ps->file, weight,
-				"rule '%s': weight must be a number in (0,1], not '%s'", r->id,
-				wtext ? wtext : yaml_kind_name(weight->kind));
-
-	const struct yaml_node *value = yaml_get(node, signal_type_names[type]);
-	const struct yaml_node *in = yaml_get(node, "in");
-	const struct yaml_node *describe = yaml_get(node, "describe");
-	const char *text = NULL;
-	size_t count = 0;
-	switch (s->type) {
-	case SIGNAL_FILE:
-		return compile_globs(ps, r, value, "file", &s->globs);
-	case SIGNAL_DEPENDENCY:
-		return parse_dependency_signal(ps, r, s, node);
-	case SIGNAL_CONTENT:
-		if (!in)
-			return yaml_err(
-				ps->e, ps->file, node,
-				"rule '%s': a content signal needs 'in' (the files to read)",
-				r->id);
-		if (describe) {
-			if (rule_string(ps, r, describe, "describe", &text) < 0)
-				return -1;
-			s->describe = xstrdup(text);
-		}
-		if (rule_string(ps, r, value, "content", &text) < 0)
-			return -1;
-		s->pattern = xstrdup(text);
-		if (compile_globs(ps, r, in, "in", &s->globs) < 0)
-			return -1;
-		return compile_pattern(ps, r, value, true, &s->re);
-	case SIGNAL_JSON: {
-		if (rule_string(ps, r, value, "json", &text) < 0)
-			return -1;
-		s->key_path = xstrdup(text);
-		const struct yaml_node *pattern = yaml_get(node, "pattern");
-		if (pattern) {
-			if (rule_string(ps, r, pattern, "pattern", &text) < 0 ||
-			    compile_pattern(ps, r, pattern, false, &s->re) < 0)
-				return -1;
-			s->pattern = xstrdup(text);
-		}
-		if (in)
-			return compile_globs(ps, r, in, "in", &s->globs);
-		vec_push(&s->globs, glob_compile("package.json", 0));
-		return 0;
-	}
-	case SIGNAL_SCRIPT:
-		if (rule_string(ps, r, value, "script", &text) < 0)
-			return -1;
-		s->pattern = xstrdup(text);
-		if (compile_pattern(ps, r, value, false, &s->re) < 0)
-			return -1;
-		if (in && rule_string_list(ps, r, in, "in", &count) < 0)
-			return -1;
-		for (size_t i = 0; in && i < count; i++)
-			vec_push(&s->script_names, glob_compile(yaml_str(list_item(in, i)), 0));
-		return 0;
 	}
 	return 0;
 }
@@ -568,26 +355,26 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 					"and 'in' belongs to when_content",
 					r->id);
 		if (content) {
-			if (rule_string(ps, r, content, "when_content", &text) < 0 ||
-			    compile_pattern(ps, r, content, true, &alt->when_re) < 0 ||
-			    compile_globs(ps, r, in, "in", &alt->when_in) < 0)
+			if (parser_string(ps, r, content, "when_content", &text) < 0 ||
+			    parser_compile_pattern(ps, r, content, true, &alt->when_re) < 0 ||
+			    parser_compile_globs(ps, r, in, "in", &alt->when_in) < 0)
 				return -1;
 			alt->when_content = xstrdup(text);
 			alt->match_context = ps->set->match_context;
 		}
 		if (file) {
-			if (rule_string(ps, r, file, "when_file", &text) < 0 ||
-			    compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
+			if (parser_string(ps, r, file, "when_file", &text) < 0 ||
+			    parser_compile_glob(ps, r, file, 0, &alt->when_glob) < 0)
 				return -1;
 			alt->when_file = xstrdup(text);
 		}
 		if (dep) {
-			if (rule_string(ps, r, dep, "when_dependency", &text) < 0)
+			if (parser_string(ps, r, dep, "when_dependency", &text) < 0)
 				return -1;
 			alt->when_dependency = xstrdup(text);
 		}
 		if (target) {
-			if (rule_string(ps, r, target, "when_target", &text) < 0)
+			if (parser_string(ps, r, target, "when_target", &text) < 0)
 				return -1;
 			alt->when_target = xstrdup(text);
 		}
@@ -595,7 +382,7 @@ static int parse_alternative(struct parser *ps, struct rule *r, const struct yam
 	if (yaml_is_null(run))
 		return 0;
 	const char *text = NULL;
-	if (rule_string(ps, r, run, "a command", &text) < 0 ||
+	if (parser_string(ps, r, run, "a command", &text) < 0 ||
 	    check_placeholders(ps, r, run, text, &alt->when_entry_point) < 0)
 		return -1;
 	alt->run = xstrdup(text);
@@ -671,11 +458,11 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 {
 	const char *text = NULL;
 	const struct yaml_node *field;
-	if (rule_string(ps, r, yaml_get(node, "name"), "name", &text) < 0)
+	if (parser_string(ps, r, yaml_get(node, "name"), "name", &text) < 0)
 		return -1;
 	r->name = xstrdup(text);
 	field = yaml_get(node, "kind");
-	if (rule_string(ps, r, field, "kind", &text) < 0)
+	if (parser_string(ps, r, field, "kind", &text) < 0)
 		return -1;
 	if (parse_kind(text, &r->kind) < 0)
 		return yaml_err(ps->e, ps->file, field,
@@ -683,15 +470,15 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 				"build_tool, test_framework, linter, ci, cd, container)",
 				r->id, text);
 	if ((field = yaml_get(node, "ecosystem"))) {
-		if (rule_string(ps, r, field, "ecosystem", &text) < 0)
+		if (parser_string(ps, r, field, "ecosystem", &text) < 0)
 			return -1;
-		if (!NAME_IN(text, known_ecosystems))
+		if (!parser_known_ecosystem(text))
 			return yaml_err(ps->e, ps->file, field, "rule '%s': unknown ecosystem '%s'",
 					r->id, text);
 		r->ecosystem = xstrdup(text);
 	}
 	if ((field = yaml_get(node, "language"))) {
-		if (rule_string(ps, r, field, "language", &text) < 0)
+		if (parser_string(ps, r, field, "language", &text) < 0)
 			return -1;
 		if (!valid_id(text))
 			return yaml_err(ps->e, ps->file, field,
@@ -739,10 +526,10 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 	}
 	if ((field = yaml_get(node, "targets_in"))) {
 		size_t count = 0;
-		if (rule_string_list(ps, r, field, "targets_in", &count) < 0)
+		if (parser_string_list(ps, r, field, "targets_in", &count) < 0)
 			return -1;
 		for (size_t i = 0; i < count; i++)
-			vec_push(&r->targets_in, xstrdup(yaml_str(list_item(field, i))));
+			vec_push(&r->targets_in, xstrdup(yaml_str(parser_list_item(field, i))));
 	}
 	if ((field = yaml_get(node, "port"))) {
 		long long port;
@@ -753,11 +540,11 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 	}
 	if ((field = yaml_get(node, "also"))) {
 		size_t count = 0;
-		if (rule_string_list(ps, r, field, "also", &count) < 0)
+		if (parser_string_list(ps, r, field, "also", &count) < 0)
 			return -1;
 		for (size_t i = 0; i < count; i++) {
 			enum finding_kind kind;
-			const struct yaml_node *item = list_item(field, i);
+			const struct yaml_node *item = parser_list_item(field, i);
 			if (parse_kind(yaml_str(item), &kind) < 0 || kind == r->kind)
 				return yaml_err(ps->e, ps->file, item,
 						"rule '%s': also lists other kinds, not '%s'",
@@ -792,31 +579,15 @@ static int parse_rule(struct parser *ps, const struct yaml_node *node)
 
 	for (size_t i = 0; i < node->count; i++) {
 		const char *key = yaml_str(node->pairs[i].key);
-		if (!key || !NAME_IN(key, rule_keys))
+		if (!key || !PARSER_NAME_IN(key, rule_keys))
 			return yaml_err(ps->e, ps->file, node->pairs[i].key,
 					"rule '%s': unknown key '%s'", id, key ? key : "?");
 	}
 	if (parse_rule_fields(ps, r, node) < 0)
 		return -1;
 
-	const struct yaml_node *signals = yaml_get(node, "signals");
-	if (!signals || signals->kind != YAML_SEQUENCE || !signals->count)
-		return yaml_err(ps->e, ps->file, signals ? signals : node,
-				"rule '%s': needs a non-empty list of signals", id);
-	for (size_t i = 0; i < signals->count; i++)
-		if (parse_signal(ps, r, signals->items[i]) < 0)
-			return -1;
-	for (size_t i = 0; i < r->signals.len; i++) {
-		struct rule_signal *s = r->signals.items[i];
-		for (size_t j = 0; j < s->globs.len; j++) {
-			const struct yaml_node *list =
-				yaml_get(signals->items[i], s->type == SIGNAL_FILE ? "file" : "in");
-			const struct yaml_node *item =
-				list && list->kind == YAML_SEQUENCE ? list->items[j] : list;
-			index_glob(ps->set, s, s->globs.items[j],
-				   item ? yaml_str(item) : "package.json");
-		}
-	}
+	if (parser_signals(ps, r, yaml_get(node, "signals")) < 0)
+		return -1;
 	const struct yaml_node *field;
 	if ((field = yaml_get(node, "commands")) && parse_commands(ps, r, field) < 0)
 		return -1;
@@ -838,10 +609,10 @@ static int resolve_relations(struct parser *ps, struct rule *r)
 		size_t count = 0;
 		if (!node)
 			continue;
-		if (rule_string_list(ps, r, node, names[k], &count) < 0)
+		if (parser_string_list(ps, r, node, names[k], &count) < 0)
 			return -1;
 		for (size_t i = 0; i < count; i++) {
-			const struct yaml_node *item = list_item(node, i);
+			const struct yaml_node *item = parser_list_item(node, i);
 			const char *id = yaml_str(item);
 			struct rule *target = map_get(ps->set->by_id, id);
 			if (!target)
