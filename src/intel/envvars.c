@@ -147,9 +147,8 @@ static void envvars_compose(struct envvars_ctx *c, struct scan *scan)
 	const struct vec *files = scan_project_files(scan, c->p);
 	for (size_t i = 0; i < files->len; i++) {
 		const struct scan_file *file = files->items[i];
-		if (file->foreign || file->size > SOURCE_SCAN_MAX_FILE_BYTES)
-			continue;
-		if (!source_patterns_is_compose_file(c->set, c->p, file))
+		if (file->foreign || !source_patterns_is_compose_file(c->set, c->p, file) ||
+		    scan_file_size(scan, file) > SOURCE_SCAN_MAX_FILE_BYTES)
 			continue;
 		struct err e = ERR_INIT;
 		struct yaml_doc *doc = NULL;

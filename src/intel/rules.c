@@ -175,7 +175,7 @@ static bool project_has_content(const struct project *p, const struct scan *scan
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)))
 			break;
-		if (f->project != p || f->foreign || f->size > SCAN_CONTENT_LIMIT)
+		if (f->project != p || f->foreign)
 			continue;
 		bool wanted = false;
 		for (size_t g = 0; g < alt->when_in.len && !wanted; g++)
@@ -288,7 +288,7 @@ static const char *apply_content(struct apply *a, const struct scan_file *f)
 	if (a->content_state == 0) {
 		struct err e = ERR_INIT;
 		a->content_state = 1;
-		if (f->size > SCAN_CONTENT_LIMIT) {
+		if (scan_file_size(a->scan, f) > SCAN_CONTENT_LIMIT) {
 			a->content_state = -1;
 		} else if (scan_read(a->scan, f, &a->content, &e) < 0) {
 			/* A binary file is simply not what a pattern looks for. */

@@ -25,8 +25,9 @@
 
 /*
  * Sizes come from one lstat() per file, which on a warm 100k-file tree costs
- * more than the walk itself. The walk only needs names, so the stats run
- * beside it on worker threads: the walking thread hands over the files of a
+ * more than the walk itself. So only the sizes that count are taken (see
+ * scan.h), and the walk only needs names, so the stats run beside it on
+ * worker threads: the walking thread hands over the sized files of a
  * directory in batches, each with its own dup() of the directory's fd, so a
  * stat resolves one path component like the walk's own openat() does.
  */
@@ -194,6 +195,7 @@ static void scan_batch_stat(const struct language_table *languages, struct scan_
 		}
 		batch->status[i] = SCAN_STAT_OK;
 		file->size = (uint64_t)st.st_size;
+		file->sized = true;
 		if (!file->language && !strchr(file->name, '.') && file->size > 2)
 			file->language =
 				scan_shebang_language(languages, batch->dir_fd, file->name);
@@ -327,23 +329,9 @@ static struct vec *scan_dir_vec(struct scan_walk *w, const char *path, size_t di
 	return files;
 }
 
-static enum walk_action scan_visit(struct walk_entry *entry, void *ctx)
+/* Hands file to the stat batches of its directory (or stats it at once). */
+static void scan_queue_stat(struct scan_walk *w, struct walk_entry *entry, struct scan_file *file)
 {
-	struct scan_walk *w = ctx;
-	struct scan *scan = w->scan;
-	struct arena *arena = scan->arena;
-
-	if (entry->is_dir) {
-		vec_push(&scan->dirs, arena_strndup(arena, entry->path, entry->path_len));
-		return WALK_CONTINUE;
-	}
-	if (entry->is_symlink)
-		return WALK_CONTINUE; /* a link to a file is not the repository's own bytes */
-
-	size_t dir_len = (size_t)(entry->name - entry->path);
-	dir_len = dir_len ? dir_len - 1 : 0;
-	/* A new current_dir string means another directory (or a return to one). */
-	struct vec *dir_files = scan_dir_vec(w, entry->path, dir_len);
 	if (w->pending.len &&
 	    (w->pending_dir != w->current_dir || w->pending.len >= SCAN_BATCH_FILES))
 		scan_flush_batch(w);
@@ -356,6 +344,34 @@ static enum walk_action scan_visit(struct walk_entry *entry, void *ctx)
 			w->pending_fd = -1;
 		}
 	}
+	if (w->pending_fd >= 0) {
+		vec_push(&w->pending, file);
+	} else {
+		/* No fd to spare (a tight RLIMIT_NOFILE): stat it now, with the walker's. */
+		scan_batch_stat(w->languages,
+				scan_batch_new(w, &file, 1, walk_entry_dir_fd(entry), false));
+	}
+}
+
+static enum walk_action scan_visit(struct walk_entry *entry, void *ctx)
+{
+	struct scan_walk *w = ctx;
+	struct scan *scan = w->scan;
+	struct arena *arena = scan->arena;
+
+	if (entry->is_dir) {
+		vec_push(&scan->dirs, arena_strndup(arena, entry->path, entry->path_len));
+		return WALK_CONTINUE;
+	}
+	/* A link to a file is not the repository's own bytes; a FIFO or a
+	 * socket has none, and opening one to read could block. */
+	if (entry->is_symlink || !entry->is_regular)
+		return WALK_CONTINUE;
+
+	size_t dir_len = (size_t)(entry->name - entry->path);
+	dir_len = dir_len ? dir_len - 1 : 0;
+	/* A new current_dir string means another directory (or a return to one). */
+	struct vec *dir_files = scan_dir_vec(w, entry->path, dir_len);
 
 	struct scan_file *file = arena_calloc(arena, 1, sizeof(*file));
 	char *path = arena_strndup(arena, entry->path, entry->path_len);
@@ -364,15 +380,10 @@ static enum walk_action scan_visit(struct walk_entry *entry, void *ctx)
 	file->dir = w->current_dir;
 	file->language = language_for_name(w->languages, file->name);
 	file->foreign = w->current_dir_foreign || language_file_is_foreign(w->languages, path);
-	if (w->pending_fd >= 0) {
-		vec_push(&w->pending, file);
-	} else {
-		/* No fd to spare (a tight RLIMIT_NOFILE): stat it now, with the walker's. */
-		scan_batch_stat(w->languages,
-				scan_batch_new(w, &file, 1, walk_entry_dir_fd(entry), false));
-	}
+	/* Size (and shebang) come later, in scan_batch_stat, where they count. */
+	if (file->language ? language_counts(file->language) : !strchr(file->name, '.'))
+		scan_queue_stat(w, entry, file);
 
-	/* Size and shebang come later (scan_batch_stat), a regular file assumed. */
 	vec_push(&scan->files, file);
 	vec_push(dir_files, file);
 	if (w->progress && scan->files.len % 256 == 0)
@@ -580,15 +591,26 @@ const struct vec *scan_dir_files(const struct scan *scan, const char *dir)
 }
 
 /*
- * Like buf_read_file, but the scan already knows the size: no fstat, and
- * the read that brings the last byte ends it (a file that grew since is
- * read on until its end or the limit). Detectors read thousands of files.
+ * Like buf_read_file, but where the walk sized the file there is no fstat,
+ * and the read that brings the last byte ends it (a file that grew since
+ * is read on until its end or the limit).
+ * Detectors read thousands of files.
  */
-static int scan_read_file(struct buf *out, const char *path, uint64_t size, struct err *e)
+static int scan_read_file(struct buf *out, const char *path, const struct scan_file *file,
+			  struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(e, "%s: cannot open", path);
+	uint64_t size = file->size;
+	struct stat st;
+	if (!file->sized && fstat(fd, &st) == 0)
+		size = (uint64_t)st.st_size;
+	if (size > SCAN_CONTENT_LIMIT) {
+		close(fd);
+		return err_set(e, "%s: not read, %llu bytes is over the %d byte limit", file->path,
+			       (unsigned long long)size, SCAN_CONTENT_LIMIT);
+	}
 	for (;;) {
 		buf_grow(out, size > out->len ? (size_t)size - out->len + 1 : 8192);
 		size_t wanted = out->cap - out->len - 1;
@@ -618,15 +640,24 @@ static int scan_read_file(struct buf *out, const char *path, uint64_t size, stru
 	return 0;
 }
 
+uint64_t scan_file_size(const struct scan *scan, const struct scan_file *file)
+{
+	if (file->sized)
+		return file->size;
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/%s", scan->root, file->path);
+	struct stat st;
+	uint64_t size = lstat(path.data, &st) == 0 ? (uint64_t)st.st_size : 0;
+	buf_free(&path);
+	return size;
+}
+
 int scan_read(const struct scan *scan, const struct scan_file *file, struct buf *out, struct err *e)
 {
 	buf_reset(out);
-	if (file->size > SCAN_CONTENT_LIMIT)
-		return err_set(e, "%s: not read, %llu bytes is over the %d byte limit", file->path,
-			       (unsigned long long)file->size, SCAN_CONTENT_LIMIT);
 	struct buf path = BUF_INIT;
 	buf_addf(&path, "%s/%s", scan->root, file->path);
-	int rc = scan_read_file(out, path.data, file->size, e);
+	int rc = scan_read_file(out, path.data, file, e);
 	buf_free(&path);
 	if (rc < 0)
 		return -1;

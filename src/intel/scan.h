@@ -2,10 +2,13 @@
  * scan: the one walk of a repository that every detector works from.
  *
  * Walking is the expensive part of analysing a big repository, so it
- * happens once: each file is recorded with its size and language, and
- * detectors ask the scan for file names and, only when a rule needs it,
- * for contents (read lazily, capped in size). The sizes are stat'ed on
- * worker threads while the walk goes on, and the scan lends its threads to
+ * happens once: each file is recorded with its language, and detectors ask
+ * the scan for file names and, only when a rule needs it, for contents
+ * (read lazily, capped in size). Sizes cost a stat each, more than the
+ * walk itself, so only the ones that count are taken while the walk goes
+ * on, on worker threads: a source file's (its bytes weigh its language)
+ * and an extensionless file's (its "#!" line may name one). Any other
+ * file's size is asked for when it is read. The scan lends its threads to
  * detectors that read many files (scan_parallel_*); nothing it returns
  * depends on how the work was spread.
  */
@@ -34,7 +37,8 @@ struct scan_file {
 	const char *path; /* from the repository root, '/'-separated, no "./" */
 	const char *name; /* base name: points into path */
 	const char *dir;  /* directory part: "" for the root */
-	uint64_t size;
+	uint64_t size;	  /* when sized; else 0 (scan_file_size tells) */
+	bool sized;
 	const struct language *language; /* NULL when not a known language */
 	bool foreign;			 /* vendored or generated: not counted */
 	struct project *project;	 /* the deepest project holding it */
@@ -44,7 +48,7 @@ struct scan {
 	char *root;		 /* the path as given */
 	struct vec files;	 /* struct scan_file *, sorted by path */
 	struct vec dirs;	 /* char *: every directory walked, "" first */
-	uint64_t bytes;		 /* total size of files */
+	uint64_t bytes;		 /* total size of the sized files (the sources) */
 	struct vec warnings;	 /* char *: "path: problem", for the document */
 	struct arena *arena;	 /* owns files and strings */
 	struct map *dir_entries; /* dir -> struct vec * of its files */
@@ -72,6 +76,8 @@ const struct scan_file *scan_find_in_project(const struct scan *scan, const stru
 const struct vec *scan_project_files(struct scan *scan, const struct project *p);
 /* The files directly inside dir ("" for the root): a vec of struct scan_file *. */
 const struct vec *scan_dir_files(const struct scan *scan, const char *dir);
+/* A file's size: stat'ed now when the walk did not size it; 0 when it cannot be told. */
+uint64_t scan_file_size(const struct scan *scan, const struct scan_file *file);
 /*
  * Reads a file's contents into out (replacing them). Fails with a message
  * for files over SCAN_CONTENT_LIMIT, unreadable files and binary files

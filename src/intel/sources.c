@@ -719,11 +719,12 @@ static void source_run_select(struct source_run *run, const struct source_patter
 	const struct vec *files = scan_project_files(scan, p);
 	for (size_t i = 0; i < files->len; i++) {
 		const struct scan_file *file = files->items[i];
-		if (file->foreign || file->size > SOURCE_SCAN_MAX_FILE_BYTES)
+		if (file->foreign)
 			continue;
 		const char *rel = source_project_path(p, file);
 		source_select(selector, file, rel, kind, tier, &selected);
-		if (!selected.len || source_skipped(set, rel))
+		if (!selected.len || source_skipped(set, rel) ||
+		    scan_file_size(scan, file) > SOURCE_SCAN_MAX_FILE_BYTES)
 			continue;
 		if (run->count == SOURCE_SCAN_MAX_FILES) {
 			run->capped = true;

@@ -286,9 +286,7 @@ static void walk_dir(struct walker *w, int dir_fd, int depth)
 			if (fstatat(entry.parent_fd, name, &entry.st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
 			entry.have_stat = true;
-			type = S_ISDIR(entry.st.st_mode)   ? DT_DIR
-			       : S_ISLNK(entry.st.st_mode) ? DT_LNK
-							   : DT_REG;
+			type = IFTODT(entry.st.st_mode);
 		}
 		bool is_dir = type == DT_DIR, is_link = type == DT_LNK;
 		/* .git is skipped whatever it is: in a worktree or submodule it
@@ -317,6 +315,7 @@ static void walk_dir(struct walker *w, int dir_fd, int depth)
 		entry.depth = depth + 1;
 		entry.is_dir = is_dir || follow;
 		entry.is_symlink = is_link;
+		entry.is_regular = type == DT_REG;
 		enum walk_action action = w->fn(&entry, w->ctx);
 		w->reported++;
 		if (action == WALK_STOP ||

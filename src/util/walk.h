@@ -29,6 +29,7 @@ struct walk_entry {
 	int depth;	 /* 1 for entries directly in the root */
 	bool is_dir;	 /* a directory, or a followed symlink to one */
 	bool is_symlink; /* see "Symlinks" below */
+	bool is_regular; /* a regular file, as the listing's d_type (or a stat) says */
 
 	/* Private to walk.c: what walk_entry_stat needs and caches. */
 	int parent_fd;

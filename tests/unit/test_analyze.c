@@ -228,6 +228,17 @@ static void test_hostile_tree(void **state)
 	buf_addf(&path, "%s/src/secret.env.js", root);
 	write_file(path.data, "process.env.HIDDEN", 18);
 	chmod(path.data, 0);
+	/* A FIFO where a Procfile is read: opening it to read would block. */
+	buf_reset(&path);
+	buf_addf(&path, "%s/Procfile", root);
+	assert_int_equal(mkfifo(path.data, 0644), 0);
+	/* A huge file the walk does not size (not source): its reader sizes it. */
+	buf_reset(&path);
+	buf_addf(&path, "%s/.env.example", root);
+	big = malloc(huge);
+	memset(big, '#', huge);
+	write_file(path.data, big, huge);
+	free(big);
 
 	json_t *document = analyze_to_document(root);
 	const json_t *warnings = json_object_get(document, "warnings");
