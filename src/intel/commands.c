@@ -510,10 +510,14 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	if (kind == COMMAND_INSTALL)
 		return c->package_manager ? commands_from_rule(c, c->package_manager, kind)
 					  : commands_from_targets(c, kind);
-	if (kind == COMMAND_START)
-		command = commands_procfile_web(c->p, c->scan, c->arena);
-	if (!command && script_names[kind])
+	/*
+	 * The project's own script first (`npm start`): a Procfile's web
+	 * process says how one host starts it (`pm2 start server.js`).
+	 */
+	if (script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
+	if (!command && kind == COMMAND_START)
+		command = commands_procfile_web(c->p, c->scan, c->arena);
 	/*
 	 * No script named after the command, but a variant the maintainers
 	 * run for production (`start:prod`, `build:prod`: script_fallbacks in
