@@ -58,6 +58,7 @@ static const char *const golden_fixtures[] = {
 	"python-fastapi-uv",
 	"python-flask-pip",
 	"python-pipenv",
+	"python-module-main",
 	"go-gin",
 	"go-echo",
 	"go-fiber",
