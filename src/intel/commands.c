@@ -211,7 +211,9 @@ struct commands_context {
 	/* Target files read so far, by name ("Makefile", "Taskfile.yml"); NULL
 	 * values for files the project lacks or that do not parse. */
 	struct map *target_files;
-	bool dev_script_start;		      /* start is the `dev` script, for want of another */
+	/* The start runs a development server: a browser app's own script or
+	 * dev server, or the `dev` script for want of another start. */
+	bool start_is_dev_server;
 	const struct finding *target_finding; /* whose targets are being weighed */
 };
 
@@ -516,6 +518,9 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	 */
 	if (script_names[kind])
 		command = commands_from_script(c, script_names[kind]);
+	/* A browser app's own start script serves it for development (CRA's). */
+	if (command && kind == COMMAND_START)
+		c->start_is_dev_server = commands_is_front_end(c->p);
 	if (!command && kind == COMMAND_START)
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	/*
@@ -542,8 +547,10 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		 * A front-end app whose framework has no start of its own, and
 		 * no Dockerfile saying otherwise, runs its dev server.
 		 */
-		if (!command && kind == COMMAND_START && *where == FINDING_BUILD_TOOL)
+		if (!command && kind == COMMAND_START && *where == FINDING_BUILD_TOOL) {
 			command = commands_dev_server(c);
+			c->start_is_dev_server = command != NULL;
+		}
 		if (!command)
 			command = *where == FINDING_PACKAGE_MANAGER
 					  ? commands_from_rule(c, c->package_manager, kind)
@@ -556,7 +563,7 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	 */
 	if (!command && kind == COMMAND_START) {
 		command = commands_from_script(c, "dev");
-		c->dev_script_start = command != NULL;
+		c->start_is_dev_server = command != NULL;
 	}
 	/* Services composed together start together. */
 	if (!command && kind == COMMAND_START && commands_has_compose(c->p, c->scan))
@@ -621,7 +628,7 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);
-	p->dev_server = commands_is_front_end(p) || c.dev_script_start;
+	p->dev_server = c.start_is_dev_server;
 	map_free(c.target_files, commands_target_file_free);
 	map_free(c.vars, NULL);
 }
