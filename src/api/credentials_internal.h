@@ -1,7 +1,8 @@
 /*
- * credentials_internal: what credentials.c (storage, resolution, routes)
- * needs of credentials_schema.c (the provider catalog as the module holds
- * it, and the validation of submitted fields).
+ * credentials_internal: what the parts of deployment credentials share:
+ * credentials_schema.c's provider catalog as the module holds it and the
+ * validation of submitted fields; credentials.c's rows, sealing and
+ * resolution, which credentials_routes.c serves.
  */
 #ifndef AMPEL_API_CREDENTIALS_INTERNAL_H
 #define AMPEL_API_CREDENTIALS_INTERNAL_H
@@ -43,6 +44,32 @@ struct credentials_module {
 	size_t provider_count;
 	pcre2_match_context *match_context;
 };
+
+struct secrets_keys;
+struct secrets_sealed;
+struct store;
+
+#define CREDENTIAL_COLUMNS                                                               \
+	"SELECT id, provider, repository_id, fields, version, key_version, created_by, " \
+	"created_at, updated_at FROM deployment_credentials"
+
+/* The audit target of a credential: "[repositories/ID/]deployment-credentials/PROVIDER". */
+char *credentials_target(const char *provider, const char *repository_id);
+/*
+ * Splits valid fields into the clear column (secret names map to null, so
+ * listings know what to mask without decrypting), the object to seal and
+ * the list of the field names given.
+ */
+void credentials_split_fields(const struct provider *p, const json_t *fields, json_t **clear,
+			      json_t **sealed, json_t **names);
+/* Seals the secret fields (as one JSON object) for the row of provider and repository_id. */
+int credentials_seal_fields(const struct secrets_keys *keys, const char *provider,
+			    const char *repository_id, const json_t *sealed,
+			    struct secrets_sealed *out, struct err *e);
+/* A stored row as the API shows it: fields parsed, every secret one masked. */
+json_t *credentials_present(const json_t *row);
+/* The row of id; *row NULL when there is none (an id that cannot be one included). */
+int credentials_read(struct store *store, const char *id, json_t **row, struct err *e);
 
 /* Loads the catalog into m and compiles its patterns; a broken catalog fails here. */
 int credentials_module_load(struct credentials_module *m, struct err *e);
