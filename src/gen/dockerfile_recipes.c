@@ -278,6 +278,10 @@ static int check_versions(struct checker *c)
 					  "versions: supported must be a non-empty list");
 		if (!yaml_str(yaml_get(entry, "default")))
 			return check_fail(c, entry, "%s", "versions: default is missing");
+		bool floor;
+		const struct yaml_node *f = yaml_get(entry, "floor");
+		if (f && yaml_bool(f, c->r->origin, &floor, c->e) < 0)
+			return check_fail(c, f, "%s", "versions: floor must be true or false");
 	}
 	return 0;
 }
@@ -464,6 +468,10 @@ char *dockerfile_version_choose(const struct yaml_node *entry, const char *decla
 	yaml_int(yaml_get(entry, "precision"), NULL, &precision, NULL);
 	const struct yaml_node *supported = yaml_get(entry, "supported");
 	const char *def = yaml_str(yaml_get(entry, "default"));
+	bool floor = false;
+	const struct yaml_node *floor_node = yaml_get(entry, "floor");
+	if (floor_node)
+		yaml_bool(floor_node, NULL, &floor, NULL);
 	if (!declared || !isdigit((unsigned char)*(declared + strspn(declared, "v^~<>=! "))))
 		return xstrdup(def);
 	struct version best = { { 0 }, 0 }, oldest, newest;
@@ -482,6 +490,10 @@ char *dockerfile_version_choose(const struct yaml_node *entry, const char *decla
 			struct version cut = r.low;
 			for (int i = (int)precision; i < 3; i++)
 				cut.part[i] = 0;
+			/* A floor runtime's version is the least it needs (Go's `go 1.17`):
+			 * the oldest maintained image is newer, so it builds there. */
+			if (floor && version_cmp(&cut, &oldest) < 0)
+				cut = oldest;
 			if (version_cmp(&cut, &oldest) >= 0 &&
 			    (!found || version_cmp(&cut, &best) > 0))
 				best = cut, found = true;

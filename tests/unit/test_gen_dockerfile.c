@@ -304,6 +304,9 @@ static void test_versions_are_normalised(void **state)
 	expect_from("pip", "python", "3.8", NULL);
 	expect_from("bundler", "ruby", "~> 3.1", "ruby:3.3-slim-bookworm AS build");
 	expect_from("bundler", "ruby", "~> 3.1.2", "ruby:3.1-slim-bookworm AS build");
+	/* Go's directive is a floor: an old one builds with the oldest maintained Go. */
+	expect_from("go", "go", "1.17", "golang:1.21-bookworm AS build");
+	expect_from("go", "go", "1.22", "golang:1.22-bookworm AS build");
 }
 
 static void test_project_option_picks_a_member(void **state)
