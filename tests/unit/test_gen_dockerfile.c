@@ -69,6 +69,7 @@ static const char *const golden_fixtures[] = {
 	"java-spring-maven",
 	"java-quarkus-gradle",
 	"kotlin-spring-gradle-kts",
+	"kotlin-ktor-gradle",
 	"ruby-rails",
 	"ruby-sinatra",
 	"php-laravel",
