@@ -605,6 +605,18 @@ static int unsupported(struct err *e, const char *fmt, ...)
 	return GEN_UNSUPPORTED;
 }
 
+/* The project's declared version, else its workspace root's (where pins usually live). */
+static const char *declared_version(const struct gen *g, const char *runtime)
+{
+	const char *version = json_get_str(json_object_get(g->project, "runtimes"), runtime, NULL);
+	const char *root =
+		json_get_str(json_object_get(g->project, "workspace"), "member_of", NULL);
+	if (!version && root)
+		version = json_get_str(json_object_get(project_at(g->analysis, root), "runtimes"),
+				       runtime, NULL);
+	return version;
+}
+
 /* The stages. GEN_UNSUPPORTED when a required field cannot be filled. */
 static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 {
@@ -693,10 +705,21 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 	buf_addch(&g->out, '\n');
 	goto out;
 missing:
-	rc = unsupported(e,
-			 "cannot write a Dockerfile for %s: recipe '%s' needs {%s}, which the "
-			 "analysis does not give",
-			 what, field(g, "id"), g->missing);
+	if (str_starts_with(g->missing, "version:")) {
+		/* A second runtime's version (pnpm's) that no maintained image has: why. */
+		const char *runtime = g->missing + strlen("version:");
+		struct buf why = BUF_INIT;
+		free(dockerfile_version_choose(yaml_get(g->r->versions, runtime),
+					       declared_version(g, runtime), &why));
+		rc = unsupported(e, "cannot write a Dockerfile for %s: %s %s", what, runtime,
+				 buf_cstr(&why));
+		buf_free(&why);
+	} else {
+		rc = unsupported(e,
+				 "cannot write a Dockerfile for %s: recipe '%s' needs {%s}, which "
+				 "the analysis does not give",
+				 what, field(g, "id"), g->missing);
+	}
 out:
 	vec_free(&argv, free);
 	free(start);
@@ -801,18 +824,6 @@ static const struct yaml_node *recipe_choose(struct gen *g)
 			return recipe;
 	}
 	return NULL;
-}
-
-/* The project's declared version, else its workspace root's (where pins usually live). */
-static const char *declared_version(const struct gen *g, const char *runtime)
-{
-	const char *version = json_get_str(json_object_get(g->project, "runtimes"), runtime, NULL);
-	const char *root =
-		json_get_str(json_object_get(g->project, "workspace"), "member_of", NULL);
-	if (!version && root)
-		version = json_get_str(json_object_get(project_at(g->analysis, root), "runtimes"),
-				       runtime, NULL);
-	return version;
 }
 
 /* {version:RUNTIME} for every runtime the recipes know. */
