@@ -135,6 +135,11 @@ static void check_project(struct tally *t, const char *fixture, const char *path
 					    yaml_is_null(expected) ? "null" : yaml_str(expected),
 					    json_text(actual, &scratch));
 			}
+		} else if (strcmp(field, "dev_server") == 0) {
+			bool dev_server = false;
+			yaml_bool(value, "expected", &dev_server, NULL);
+			tally_check(t, dev_server == json_is_true(got), fixture, path, field,
+				    yaml_str(value), json_text(got, &scratch));
 		} else if (strcmp(field, "port") == 0) {
 			long long want_port = 0;
 			if (!yaml_is_null(value))
