@@ -7,6 +7,7 @@
 #include "gen/cd.h"
 
 #include "gen/cd_internal.h"
+#include "gen/dockerfile.h"
 #include "gen/files.h"
 #include "util/buf.h"
 #include "util/embed.h"
@@ -538,7 +539,10 @@ static int cd_context_init(struct cd_context *ctx, const json_t *analysis,
 
 	const json_t *port = json_object_get(project, "port");
 	const json_t *start = json_object_get(json_object_get(project, "commands"), "start");
-	if (json_is_integer(port))
+	long image_port = gen_dockerfile_port(analysis, project);
+	if (image_port)
+		ctx->port = image_port; /* the image's own server (a static site's nginx) */
+	else if (json_is_integer(port))
 		ctx->port = (long)json_integer_value(port);
 	else if (json_is_string(start))
 		ctx->port = ctx->sizing->port; /* a server without a detected port */

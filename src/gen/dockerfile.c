@@ -236,7 +236,9 @@ static void set_vars(struct gen *g, const char *version)
 	free(image);
 	var_set(g, "user", field(g, "user"));
 	json_t *port = json_object_get(p, "port");
-	if (json_is_integer(port)) {
+	if (field(g, "port")) {
+		var_set(g, "port", field(g, "port")); /* the recipe's server listens there */
+	} else if (json_is_integer(port)) {
 		char text[32];
 		snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(port));
 		var_set(g, "port", text);
@@ -681,7 +683,8 @@ static int emit_dockerfile(struct gen *g, const char *what, struct err *e)
 	if (map_get(g->vars, "port"))
 		buf_addf(&g->out, "EXPOSE %s\n", (char *)map_get(g->vars, "port"));
 	emit_healthcheck(g);
-	if (json_is_true(json_object_get(g->project, "dev_server"))) {
+	if (field_bool(g, "needs_start", true) &&
+	    json_is_true(json_object_get(g->project, "dev_server"))) {
 		rc = unsupported(e,
 				 "cannot write a Dockerfile for %s: its start is a development "
 				 "server (a browser app's, or a dev script), and no recipe serves "
@@ -900,6 +903,25 @@ out:
 	buf_free(&why);
 	buf_free(&what);
 	return rc;
+}
+
+long gen_dockerfile_port(const json_t *analysis, const json_t *project)
+{
+	struct recipes r;
+	struct err e = ERR_INIT;
+	long port = 0;
+	if (dockerfile_recipes_load(&r, &e) == 0) {
+		struct gen g = { .r = &r, .analysis = analysis, .project = project };
+		g.vars = map_new();
+		set_versions(&g);
+		g.recipe = recipe_choose(&g);
+		g.overlay = g.recipe ? dockerfile_recipe_overlay(g.recipe, project) : NULL;
+		const char *text = g.recipe ? field(&g, "port") : NULL;
+		port = text ? strtol(text, NULL, 10) : 0;
+		map_free(g.vars, free);
+	}
+	dockerfile_recipes_free(&r);
+	return port;
 }
 
 int gen_dockerfile(const json_t *analysis, const struct dockerfile_options *options,

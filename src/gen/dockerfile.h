@@ -23,4 +23,11 @@ struct dockerfile_options {
 int gen_dockerfile(const json_t *analysis, const struct dockerfile_options *options,
 		   struct gen_files *out, struct err *e);
 
+/*
+ * The port the image for project listens on when its recipe's own server
+ * decides it (a static site's nginx: 8080), so deployments route there;
+ * 0 when it is the app's port as analysed (or no recipe fits).
+ */
+long gen_dockerfile_port(const json_t *analysis, const json_t *project);
+
 #endif

@@ -55,6 +55,7 @@ static const struct field {
 	{ "run_as_user", F_BOOL },
 	{ "start", F_STR },
 	{ "start_strip", F_LIST },
+	{ "port", F_STR },
 	{ "needs_start", F_BOOL },
 	{ "healthcheck", F_LIST },
 	{ "ignore", F_LIST },
@@ -63,8 +64,8 @@ static const struct field {
 	{ "unsupported", F_STR },
 };
 
-static const char *const match_keys[] = { "package_manager", "framework",     "language",
-					  "build",	     "runtime_below", "uses" };
+static const char *const match_keys[] = { "package_manager", "framework", "language",  "build",
+					  "runtime_below",   "uses",	  "dev_server" };
 
 static const char *const placeholders[] = {
 	"version", "install",	 "build",    "start",	      "program",     "args", "port",
@@ -209,7 +210,7 @@ static int check_field(struct checker *c, const struct field *f, const struct ya
 			if (!known)
 				return check_fail(c, v->pairs[i].key, "unknown match key '%s'", k);
 			const struct yaml_node *mv = v->pairs[i].value;
-			if (strcmp(k, "build") == 0) {
+			if (strcmp(k, "build") == 0 || strcmp(k, "dev_server") == 0) {
 				bool b;
 				if (yaml_bool(mv, c->r->origin, &b, c->e) < 0)
 					return -1;
@@ -583,6 +584,10 @@ bool dockerfile_recipe_matches(const struct yaml_node *match, const json_t *proj
 			bool b = false;
 			yaml_bool(want, NULL, &b, NULL);
 			ok = b == (json_get_str(commands, "build", NULL) != NULL);
+		} else if (!strcmp(key, "dev_server")) {
+			bool b = false;
+			yaml_bool(want, NULL, &b, NULL);
+			ok = b == json_is_true(json_object_get(project, "dev_server"));
 		} else if (!strcmp(key, "runtime_below")) {
 			struct version have, limit;
 			version_parse(version, &have);

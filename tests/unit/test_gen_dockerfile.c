@@ -58,6 +58,8 @@ static const char *const golden_fixtures[] = {
 	"python-fastapi-uv",
 	"python-flask-pip",
 	"python-pipenv",
+	"node-vite-react-yarn-berry",
+	"node-angular",
 	"python-module-main",
 	"go-gin",
 	"go-echo",
@@ -86,14 +88,8 @@ static const char *const golden_fixtures[] = {
 
 /* Stacks Ampel must refuse rather than guess. */
 static const char *const unsupported_fixtures[] = {
-	"no-manifest",
-	"dart-flutter",
-	"zig-hello",
-	"python-pdm",
-	"python-setuptools-lib",
-	"node-vite-react-yarn-berry",
-	"java-maven-multimodule",
-	"node-angular",
+	"no-manifest", "dart-flutter",		"zig-hello",
+	"python-pdm",  "python-setuptools-lib", "java-maven-multimodule",
 };
 
 static json_t *analyze_fixture(const char *fixture)
@@ -310,6 +306,18 @@ static void test_versions_are_normalised(void **state)
 	expect_from("go", "go", "1.22", "golang:1.22-bookworm AS build");
 }
 
+/* Deployments route to where the image listens: a static site's nginx, else the app. */
+static void test_image_port(void **state)
+{
+	(void)state;
+	json_t *document = analyze_fixture("node-angular");
+	assert_int_equal(gen_dockerfile_port(document, document_find_project(document, ".")), 8080);
+	json_decref(document);
+	document = analyze_fixture("node-express");
+	assert_int_equal(gen_dockerfile_port(document, document_find_project(document, ".")), 0);
+	json_decref(document);
+}
+
 static void test_project_option_picks_a_member(void **state)
 {
 	(void)state;
@@ -457,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_output_is_deterministic),
 		cmocka_unit_test(test_unsupported_stacks_write_nothing),
 		cmocka_unit_test(test_versions_are_normalised),
+		cmocka_unit_test(test_image_port),
 		cmocka_unit_test(test_project_option_picks_a_member),
 		cmocka_unit_test(test_invalid_recipes_are_reported),
 		cmocka_unit_test(test_validator_accepts_every_fixture),
