@@ -12,6 +12,7 @@
 #include "intel/scan.h"
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/str.h"
 #include "util/err.h"
 #include "util/map.h"
 #include "util/progress.h"
@@ -95,13 +96,17 @@ static void analyze_languages(struct analysis *analysis, struct project *p)
 	for (size_t i = 0; i < files->len; i++)
 		analyze_count_file(analysis, p, files->items[i], &last, &total);
 	if (!total && *p->dir) {
-		size_t n = strlen(p->dir);
+		struct buf prefix = BUF_INIT;
+		buf_addf(&prefix, "%s/", p->dir);
 		files = &analysis->scan->files;
-		for (size_t i = 0; i < files->len; i++) {
+		for (size_t i = scan_first_under(analysis->scan, prefix.data); i < files->len;
+		     i++) {
 			const struct scan_file *f = files->items[i];
-			if (strncmp(f->path, p->dir, n) == 0 && f->path[n] == '/')
-				analyze_count_file(analysis, p, f, &last, &total);
+			if (!str_starts_with(f->path, prefix.data))
+				break;
+			analyze_count_file(analysis, p, f, &last, &total);
 		}
+		buf_free(&prefix);
 	}
 	vec_sort(&p->languages, analyze_compare_shares);
 	for (size_t i = 0; i < p->languages.len; i++) {

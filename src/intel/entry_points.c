@@ -219,10 +219,11 @@ static void guess_dotnet_project(const struct project *p, struct scan *scan, str
 	if (*p->dir)
 		buf_addf(&prefix, "%s/", p->dir);
 	struct buf text = BUF_INIT;
-	for (size_t i = 0; i < scan->files.len; i++) {
+	for (size_t i = scan_first_under(scan, buf_cstr(&prefix)); i < scan->files.len; i++) {
 		const struct scan_file *f = scan->files.items[i];
-		if (!str_starts_with(f->path, buf_cstr(&prefix)) ||
-		    (!str_ends_with(f->name, ".csproj") && !str_ends_with(f->name, ".fsproj")) ||
+		if (!str_starts_with(f->path, buf_cstr(&prefix)))
+			break;
+		if ((!str_ends_with(f->name, ".csproj") && !str_ends_with(f->name, ".fsproj")) ||
 		    dotnet_is_test_project(f->path + prefix.len) || f->foreign ||
 		    scan_read(scan, f, &text, NULL) != 0)
 			continue;

@@ -117,24 +117,6 @@ const char *rule_command(const struct rule *rule, enum command_kind kind)
 	return last && command_alternative_unconditional(last) ? last->run : NULL;
 }
 
-/*
- * The files a project owns form a run of the sorted file list: every path
- * under "dir/" sorts together. Returns the first index of that run.
- */
-static size_t project_first_file(const struct scan *scan, const char *prefix)
-{
-	size_t lo = 0, hi = scan->files.len;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct scan_file *f = scan->files.items[mid];
-		if (strcmp(f->path, prefix) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static void project_prefix(const struct project *p, struct buf *out)
 {
 	buf_reset(out);
@@ -147,7 +129,7 @@ static bool project_has_file(const struct project *p, const struct scan *scan, c
 	struct buf prefix = BUF_INIT;
 	project_prefix(p, &prefix);
 	bool found = false;
-	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
+	for (size_t i = scan_first_under(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
 	     i++) {
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)))
@@ -170,7 +152,7 @@ static bool project_has_content(const struct project *p, const struct scan *scan
 	project_prefix(p, &prefix);
 	bool found = false;
 	pcre2_match_data *match = pcre2_match_data_create(1, NULL);
-	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
+	for (size_t i = scan_first_under(scan, buf_cstr(&prefix)); i < scan->files.len && !found;
 	     i++) {
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)))
@@ -590,7 +572,7 @@ int rules_apply_project(const struct rule_set *rules, struct project *p, struct 
 	/* One pass over the project's files, trying only the globs their names can match. */
 	struct buf prefix = BUF_INIT;
 	project_prefix(p, &prefix);
-	for (size_t i = project_first_file(scan, buf_cstr(&prefix)); i < scan->files.len; i++) {
+	for (size_t i = scan_first_under(scan, buf_cstr(&prefix)); i < scan->files.len; i++) {
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)))
 			break;

@@ -640,6 +640,20 @@ static int scan_read_file(struct buf *out, const char *path, const struct scan_f
 	return 0;
 }
 
+size_t scan_first_under(const struct scan *scan, const char *prefix)
+{
+	size_t lo = 0, hi = scan->files.len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct scan_file *f = scan->files.items[mid];
+		if (strcmp(f->path, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint64_t scan_file_size(const struct scan *scan, const struct scan_file *file)
 {
 	if (file->sized)

@@ -74,6 +74,12 @@ const struct scan_file *scan_find_in_project(const struct scan *scan, const stru
  * project must be set before (projects_discover does it) and stay.
  */
 const struct vec *scan_project_files(struct scan *scan, const struct project *p);
+/*
+ * The index in scan->files of the first file under prefix ("dir/", or ""
+ * for all): the files are sorted by path, so every path under a directory
+ * sorts together and the run goes on while the prefix holds.
+ */
+size_t scan_first_under(const struct scan *scan, const char *prefix);
 /* The files directly inside dir ("" for the root): a vec of struct scan_file *. */
 const struct vec *scan_dir_files(const struct scan *scan, const char *dir);
 /* A file's size: stat'ed now when the walk did not size it; 0 when it cannot be told. */
