@@ -52,6 +52,19 @@ static bool file_mentions(const struct scan *scan, const struct scan_file *f,
 	return found;
 }
 
+/* The project's own TOML manifest (name relative to its folder) as JSON, or NULL. */
+static json_t *project_toml(const struct project *p, const struct scan *scan, const char *name)
+{
+	const struct scan_file *f = scan_find_in_project(scan, p, name);
+	struct buf text = BUF_INIT;
+	json_t *root = NULL;
+	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0 &&
+	    toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL) != 0)
+		root = NULL;
+	buf_free(&text);
+	return root;
+}
+
 /* The last element of a path or module name: "github.com/usememos/memos" is "memos". */
 static const char *last_element(const char *name)
 {
@@ -107,10 +120,28 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 }
 
 /*
+ * Whether a program's name says it is the one that serves: "server", "api",
+ * "web", "mini-redis-server", "chat_api" (of several, the others are
+ * helpers: a CLI, a migration, a worker).
+ */
+static bool serving_name(const char *name)
+{
+	static const char *const names[] = { "server", "api", "web", "http" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		size_t n = strlen(name), m = strlen(names[i]);
+		if (str_eq(name, names[i]) ||
+		    (n > m + 1 && strchr("-_", name[n - m - 1]) && str_eq(name + n - m, names[i])))
+			return true;
+	}
+	return false;
+}
+
+/*
  * {go_command}: the one main package under cmd/ (`cmd/memos/main.go`), the
  * Go layout for a repository whose program is not at its root. Where cmd/
- * holds several, the one named after the module is the product; a root
- * main package makes cmd/ a set of helpers, and sets nothing.
+ * holds several, the one named after the module is the product, else the
+ * one named as a server; a root main package makes cmd/ a set of helpers,
+ * and sets nothing.
  */
 static void guess_go_command(const struct project *p, struct scan *scan, struct arena *arena,
 			     struct map *vars)
@@ -150,6 +181,13 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 	for (size_t j = 0; !root_main && !chosen && j < commands.len; j++)
 		if (str_eq(commands.items[j], last_element(p->name)))
 			chosen = commands.items[j];
+	size_t servers = 0;
+	const char *server = NULL;
+	for (size_t j = 0; !root_main && !chosen && j < commands.len; j++)
+		if (serving_name(commands.items[j]) && servers++ == 0)
+			server = commands.items[j];
+	if (servers == 1)
+		chosen = server;
 	if (chosen)
 		map_put(vars, "go_command", (void *)chosen);
 	vec_free(&commands, NULL);
@@ -377,15 +415,9 @@ static void guess_python_launcher(const struct project *p, struct scan *scan, st
 static void guess_python_command(const struct project *p, struct scan *scan, struct arena *arena,
 				 struct map *vars)
 {
-	const struct scan_file *f = scan_find_in_project(scan, p, "pyproject.toml");
-	struct buf text = BUF_INIT;
-	json_t *root = NULL;
-	if (!f || f->foreign || scan_read(scan, f, &text, NULL) != 0 ||
-	    toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL) != 0) {
-		buf_free(&text);
+	json_t *root = project_toml(p, scan, "pyproject.toml");
+	if (!root)
 		return;
-	}
-	buf_free(&text);
 	json_t *scripts = json_object_get(json_object_get(root, "project"), "scripts");
 	if (!json_is_object(scripts))
 		scripts = json_object_get(json_object_get(json_object_get(root, "tool"), "poetry"),
@@ -405,6 +437,106 @@ static void guess_python_command(const struct project *p, struct scan *scan, str
 	}
 	if (chosen)
 		map_put(vars, "py_command", arena_strdup(arena, chosen));
+	json_decref(root);
+}
+
+/* Whether names (const char *) holds name. */
+static bool names_have(const struct vec *names, const char *name)
+{
+	for (size_t i = 0; i < names->len; i++)
+		if (str_eq(names->items[i], name))
+			return true;
+	return false;
+}
+
+/* Adds name to names unless it is there. */
+static void names_add(struct vec *names, const char *name)
+{
+	if (!names_have(names, name))
+		vec_push(names, (void *)name);
+}
+
+/*
+ * The binaries of a Cargo package: its [[bin]] sections, then (unless
+ * autobins = false) the targets Cargo finds itself where no section names
+ * their file: src/main.rs (named after the package), src/bin/NAME.rs and
+ * src/bin/NAME/main.rs. Names are in arena or in root.
+ */
+static void cargo_binaries(const struct project *p, const struct scan *scan, struct arena *arena,
+			   json_t *root, struct vec *bins)
+{
+	json_t *package = json_object_get(root, "package");
+	struct vec claimed = { 0 }; /* const char *: the files [[bin]] sections name */
+	size_t i;
+	json_t *bin;
+	json_array_foreach(json_object_get(root, "bin"), i, bin)
+	{
+		const char *name = json_string_value(json_object_get(bin, "name"));
+		const char *path = json_string_value(json_object_get(bin, "path"));
+		if (name)
+			names_add(bins, name);
+		if (path)
+			names_add(&claimed, path);
+	}
+	if (!json_is_false(json_object_get(package, "autobins"))) {
+		if (!names_have(&claimed, "src/main.rs") &&
+		    scan_find_in_project(scan, p, "src/main.rs"))
+			names_add(bins, json_string_value(json_object_get(package, "name")));
+		const char *prefix =
+			arena_printf(arena, "%s%ssrc/bin/", p->dir, *p->dir ? "/" : "");
+		for (size_t at = scan_first_under(scan, prefix); at < scan->files.len; at++) {
+			const struct scan_file *f = scan->files.items[at];
+			if (!str_starts_with(f->path, prefix))
+				break;
+			if (names_have(&claimed, relative_path(p, f)))
+				continue;
+			const char *rest = f->path + strlen(prefix);
+			const char *slash = strchr(rest, '/');
+			if (!slash && str_ends_with(rest, ".rs"))
+				names_add(bins, arena_strndup(arena, rest, strlen(rest) - 3));
+			else if (slash && str_eq(slash, "/main.rs"))
+				names_add(bins, arena_strndup(arena, rest, (size_t)(slash - rest)));
+		}
+	}
+	vec_free(&claimed, NULL);
+}
+
+/*
+ * {cargo_run}: how `cargo run` starts a Rust package's program. Cargo runs
+ * the package's one binary or its `default-run`; of several it must be
+ * told which with --bin: the one named as a server, else the one named
+ * after the package. A virtual workspace runs its one default member's. A
+ * library has none.
+ */
+static void guess_cargo_run(const struct project *p, struct scan *scan, struct arena *arena,
+			    struct map *vars)
+{
+	json_t *root = project_toml(p, scan, "Cargo.toml");
+	json_t *package = json_object_get(root, "package");
+	const char *package_name = json_string_value(json_object_get(package, "name"));
+	const char *command = NULL;
+	struct vec bins = { 0 }; /* const char * */
+	if (!package_name) {
+		json_t *members =
+			json_object_get(json_object_get(root, "workspace"), "default-members");
+		command = json_array_size(members) == 1 ? "cargo run" : NULL;
+	} else {
+		cargo_binaries(p, scan, arena, root, &bins);
+		const char *chosen = NULL;
+		size_t servers = 0;
+		for (size_t j = 0; j < bins.len; j++)
+			if (serving_name(bins.items[j]) && servers++ == 0)
+				chosen = bins.items[j];
+		if (servers != 1)
+			chosen = names_have(&bins, package_name) ? package_name : NULL;
+		if (bins.len == 1 || json_string_value(json_object_get(package, "default-run")))
+			command = "cargo run";
+		else if (chosen && bins.len > 1)
+			command = arena_printf(arena, "cargo run --bin %s", chosen);
+	}
+	if (command)
+		map_put(vars, "cargo_run", (void *)command);
+	vec_free(&bins, NULL);
 	json_decref(root);
 }
 
@@ -476,6 +608,7 @@ void entry_points_guess(const struct project *p, struct scan *scan, struct arena
 	guess_swift_product(p, scan, arena, vars);
 	guess_conventional_files(p, scan, arena, vars);
 	guess_go_command(p, scan, arena, vars);
+	guess_cargo_run(p, scan, arena, vars);
 	guess_dotnet_project(p, scan, arena, vars);
 	guess_python_launcher(p, scan, arena, vars);
 	guess_python_command(p, scan, arena, vars);

@@ -153,7 +153,7 @@ static const struct {
 	{ "go_command", true },	   { "dotnet_project", true },
 	{ "py_launcher", true },   { "py_command", true },
 	{ "swift_product", true }, { "py_main", true },
-	{ "py_module", true },
+	{ "py_module", true },	   { "cargo_run", true },
 };
 #define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
 
