@@ -72,10 +72,31 @@ static const char *last_element(const char *name)
 	return slash ? slash + 1 : name;
 }
 
+/* {main} from package.json's "main", where that script is in the tree. */
+static void guess_package_main(const struct project *p, const struct scan *scan,
+			       struct arena *arena, struct map *vars)
+{
+	const struct scan_file *f = scan_find_in_project(scan, p, "package.json");
+	struct buf text = BUF_INIT;
+	json_t *root = NULL;
+	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0)
+		root = json_loadb(text.data, text.len, 0, NULL);
+	const char *main = json_string_value(json_object_get(root, "main"));
+	if (main && str_starts_with(main, "./"))
+		main += 2;
+	bool script = main && (str_ends_with(main, ".js") || str_ends_with(main, ".mjs") ||
+			       str_ends_with(main, ".cjs"));
+	if (script && !strstr(main, "..") && scan_find_in_project(scan, p, main))
+		map_put(vars, "main", arena_strdup(arena, main));
+	json_decref(root);
+	buf_free(&text);
+}
+
 /*
  * {module}: the Python package holding wsgi.py (Django's project module);
  * {app}: "module:variable" of the WSGI/ASGI application, from the usual
- * entry files; {main}: the entry file of a Node or Ruby app; {py_main}:
+ * entry files; {main}: the entry file of a Node or Ruby app (server.js,
+ * which `npm start` runs, else package.json's main, else the usual names); {py_main}:
  * the script a Python app runner is given (Streamlit's conventional
  * streamlit_app.py, else app.py or main.py).
  */
@@ -104,11 +125,15 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 	static const char *const main_files[] = { "server.js",	 "index.js",	  "app.js",
 						  "main.js",	 "src/server.js", "src/index.js",
 						  "src/main.js", "app.rb",	  "config.ru" };
-	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files); i++)
-		if (scan_find_in_project(scan, p, main_files[i])) {
+	/* `npm start` without a script runs server.js; else package.json's main. */
+	if (scan_find_in_project(scan, p, "server.js"))
+		map_put(vars, "main", "server.js");
+	else
+		guess_package_main(p, scan, arena, vars);
+	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files) && !map_has(vars, "main");
+	     i++)
+		if (scan_find_in_project(scan, p, main_files[i]))
 			map_put(vars, "main", (void *)main_files[i]);
-			break;
-		}
 	static const char *const py_main_files[] = {
 		"streamlit_app.py", "app.py", "main.py", "Home.py", "src/app.py", "src/main.py"
 	};
