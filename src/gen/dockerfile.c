@@ -269,6 +269,7 @@ static void set_vars(struct gen *g, const char *version)
 	}
 	var_set(g, "member_dirs", dirs.data);
 	buf_free(&dirs);
+	var_set(g, "member", g->member);
 	set_start_vars(g);
 }
 

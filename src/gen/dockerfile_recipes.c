@@ -68,8 +68,8 @@ static const char *const match_keys[] = { "package_manager", "framework", "langu
 					  "runtime_below",   "uses",	  "dev_server" };
 
 static const char *const placeholders[] = {
-	"version", "install",	 "build",    "start",	      "program",     "args", "port",
-	"name",	   "image_name", "manifest", "manifest_stem", "member_dirs", "user"
+	"version", "install",	 "build",    "start",	      "program",     "args",   "port",
+	"name",	   "image_name", "manifest", "manifest_stem", "member_dirs", "member", "user"
 };
 
 struct checker {

@@ -460,16 +460,23 @@ static const char *commands_from_targets(struct commands_context *c, enum comman
  * A browser app whose frameworks are all dev-server ones (React, Vue,
  * Vite: `front_end: dev-server` in the rules) is run by its own dev-server
  * script, as its README says to. Any framework that serves the app itself
- * (Next.js, Express, NestJS) has its own way to start.
+ * (Next.js, Express, NestJS) has its own way to start; SvelteKit serves it
+ * only where its rule's start applies (`front_end: dev-server-unless-start`:
+ * the Node adapter's `node build`), and is a browser app otherwise.
  */
-static bool commands_is_front_end(const struct project *p)
+static bool commands_is_front_end(const struct commands_context *c)
 {
 	bool front_end = false;
-	for (size_t i = 0; i < p->findings.len; i++) {
-		const struct finding *f = p->findings.items[i];
+	for (size_t i = 0; i < c->p->findings.len; i++) {
+		const struct finding *f = c->p->findings.items[i];
 		if (!f->rule)
 			continue;
-		if (rule_front_end(f->rule) == FRONT_END_DEV_SERVER)
+		enum rule_front_end kind = rule_front_end(f->rule);
+		if (kind == FRONT_END_UNLESS_START)
+			kind = rule_project_command(f->rule, COMMAND_START, c->p, c->scan, c->vars)
+				       ? FRONT_END_NONE
+				       : FRONT_END_DEV_SERVER;
+		if (kind == FRONT_END_DEV_SERVER)
 			front_end = true;
 		else if (f->kind == FINDING_FRAMEWORK)
 			return false;
@@ -480,7 +487,7 @@ static bool commands_is_front_end(const struct project *p)
 /* A front-end project without a start script: its dev-server script. */
 static const char *commands_dev_server(struct commands_context *c)
 {
-	if (!commands_is_front_end(c->p))
+	if (!commands_is_front_end(c))
 		return NULL;
 	const char *command = commands_from_script(c, "serve");
 	return command ? command : commands_from_script(c, "dev");
@@ -520,7 +527,7 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_from_script(c, script_names[kind]);
 	/* A browser app's own start script serves it for development (CRA's). */
 	if (command && kind == COMMAND_START)
-		c->start_is_dev_server = commands_is_front_end(c->p);
+		c->start_is_dev_server = commands_is_front_end(c);
 	if (!command && kind == COMMAND_START)
 		command = commands_procfile_web(c->p, c->scan, c->arena);
 	/*

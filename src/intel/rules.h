@@ -72,9 +72,11 @@ int rule_port(const struct rule *rule);
 /*
  * What a framework's app is in a browser (`front_end:`): by default it
  * serves itself (Next.js, Express); a dev-server app (React, Vue) runs its
- * own dev-server script when it has no start.
+ * own dev-server script when it has no start; an unless-start one does
+ * too, unless the rule's own start applies to the project (SvelteKit
+ * serves itself only through its Node adapter).
  */
-enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER };
+enum rule_front_end { FRONT_END_NONE, FRONT_END_DEV_SERVER, FRONT_END_UNLESS_START };
 enum rule_front_end rule_front_end(const struct rule *rule);
 /*
  * The files, first found wins, whose targets the rule's `when_target`

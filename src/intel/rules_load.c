@@ -517,12 +517,14 @@ static int parse_rule_fields(struct parser *ps, struct rule *r, const struct yam
 	if ((field = yaml_get(node, "front_end"))) {
 		text = yaml_str(field);
 		if ((r->kind != FINDING_FRAMEWORK && r->kind != FINDING_BUILD_TOOL) ||
-		    !str_eq(text, "dev-server"))
-			return yaml_err(ps->e, ps->file, field,
-					"rule '%s': front_end (dev-server) is for frameworks and "
-					"build tools",
-					r->id);
-		r->front_end = FRONT_END_DEV_SERVER;
+		    (!str_eq(text, "dev-server") && !str_eq(text, "dev-server-unless-start")))
+			return yaml_err(
+				ps->e, ps->file, field,
+				"rule '%s': front_end (dev-server or "
+				"dev-server-unless-start) is for frameworks and build tools",
+				r->id);
+		r->front_end =
+			str_eq(text, "dev-server") ? FRONT_END_DEV_SERVER : FRONT_END_UNLESS_START;
 	}
 	if ((field = yaml_get(node, "targets_in"))) {
 		size_t count = 0;

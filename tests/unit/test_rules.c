@@ -203,20 +203,21 @@ static void test_validate_patterns_and_globs(void **state)
 			   "      - content: x\n"
 			   "        weight: 0.5\n",
 			   ":6:", "a content signal needs 'in'");
-	expect_parse_error("rules:\n"
-			   "  - id: a\n"
-			   "    name: A\n"
-			   "    kind: linter\n"
-			   "    front_end: dev-server\n"
-			   "    signals: [{file: x, weight: 0.5}]\n",
-			   ":5:", "front_end (dev-server) is for frameworks");
+	expect_parse_error(
+		"rules:\n"
+		"  - id: a\n"
+		"    name: A\n"
+		"    kind: linter\n"
+		"    front_end: dev-server\n"
+		"    signals: [{file: x, weight: 0.5}]\n",
+		":5:", "front_end (dev-server or dev-server-unless-start) is for frameworks");
 	expect_parse_error("rules:\n"
 			   "  - id: a\n"
 			   "    name: A\n"
 			   "    kind: framework\n"
 			   "    front_end: spa\n"
 			   "    signals: [{file: x, weight: 0.5}]\n",
-			   ":5:", "front_end (dev-server)");
+			   ":5:", "front_end (dev-server or dev-server-unless-start)");
 	expect_parse_error("script_fallbacks:\n  install: [ci]\nrules: []\n",
 			   ":2:", "'install' is not build, test, lint or start");
 	expect_parse_error("script_fallbacks:\n  start: start:prod\nrules: []\n",
@@ -698,14 +699,17 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 	const struct yaml_node *commands = yaml_get(item, "commands");
 	for (size_t i = 0; commands && f->rule && i < commands->count; i++) {
 		const char *name = yaml_str(commands->pairs[i].key);
-		const char *want = yaml_str(commands->pairs[i].value);
+		/* null: the rule has no such command for this project */
+		const char *want = yaml_is_null(commands->pairs[i].value)
+					   ? NULL
+					   : yaml_str(commands->pairs[i].value);
 		int ck = command_kind_parse(name);
 		const char *got = ck < 0 ? NULL
 					 : rule_project_command(f->rule, (enum command_kind)ck, p,
 								run->scan, vars);
 		if (!str_eq(got, want))
 			case_fail(run, commands->pairs[i].value, "%s: %s command '%s', not '%s'",
-				  w[1], name, got ? got : "(null)", want);
+				  w[1], name, got ? got : "(null)", want ? want : "(null)");
 	}
 	map_free(vars, NULL);
 	arena_free(arena);
