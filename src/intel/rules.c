@@ -124,6 +124,11 @@ static void project_prefix(const struct project *p, struct buf *out)
 		buf_addf(out, "%s/", p->dir);
 }
 
+/*
+ * Whether a file under p's folder matches g (relative to it): nested
+ * projects' files too, for the tree is what `when_file` asks about (a
+ * Flutter app's android/ holds a Gradle build of its own).
+ */
 static bool project_has_file(const struct project *p, const struct scan *scan, const struct glob *g)
 {
 	struct buf prefix = BUF_INIT;
@@ -134,7 +139,7 @@ static bool project_has_file(const struct project *p, const struct scan *scan, c
 		const struct scan_file *f = scan->files.items[i];
 		if (!str_starts_with(f->path, buf_cstr(&prefix)))
 			break;
-		found = f->project == p && glob_matches(g, f->path + prefix.len);
+		found = glob_matches(g, f->path + prefix.len);
 	}
 	buf_free(&prefix);
 	return found;
