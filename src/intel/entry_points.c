@@ -72,6 +72,22 @@ static const char *last_element(const char *name)
 	return slash ? slash + 1 : name;
 }
 
+/* Whether names (const char *) holds name. */
+static bool names_have(const struct vec *names, const char *name)
+{
+	for (size_t i = 0; i < names->len; i++)
+		if (str_eq(names->items[i], name))
+			return true;
+	return false;
+}
+
+/* Adds name to names unless it is there. */
+static void names_add(struct vec *names, const char *name)
+{
+	if (!names_have(names, name))
+		vec_push(names, (void *)name);
+}
+
 /* {main} from package.json's "main", where that script is in the tree. */
 static void guess_package_main(const struct project *p, const struct scan *scan,
 			       struct arena *arena, struct map *vars)
@@ -162,11 +178,49 @@ static bool serving_name(const char *name)
 }
 
 /*
- * {go_command}: the one main package under cmd/ (`cmd/memos/main.go`), the
- * Go layout for a repository whose program is not at its root. Where cmd/
- * holds several, the one named after the module is the product, else the
- * one named as a server; a root main package makes cmd/ a set of helpers,
- * and sets nothing.
+ * Whether a folder of a Go module holds helpers rather than the product
+ * (examples, tools, scripts, tests), by any element of its path.
+ */
+static bool go_helper_dir(const char *dir)
+{
+	static const char *const helpers[] = { "example", "examples", "tool",	  "tools",
+					       "script",  "scripts",  "hack",	  "test",
+					       "tests",	  "testdata", "internal", "docs",
+					       "contrib", "e2e",      "magefiles" };
+	for (const char *segment = dir; segment; segment = strchr(segment, '/')) {
+		segment += *segment == '/';
+		size_t n = strcspn(segment, "/");
+		for (size_t i = 0; i < sizeof(helpers) / sizeof(*helpers); i++)
+			if (strlen(helpers[i]) == n && strncmp(segment, helpers[i], n) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Of several program folders, the one named after the module, else the one named as a server. */
+static const char *go_choose(const struct vec *dirs, const char *module)
+{
+	if (dirs->len == 1)
+		return dirs->items[0];
+	const char *server = NULL;
+	size_t servers = 0;
+	for (size_t i = 0; i < dirs->len; i++) {
+		const char *name = last_element(dirs->items[i]);
+		if (str_eq(name, module))
+			return dirs->items[i];
+		if (serving_name(name) && servers++ == 0)
+			server = dirs->items[i];
+	}
+	return servers == 1 ? server : NULL;
+}
+
+/*
+ * {go_package} and {go_command}: the folder of the Go program when it is
+ * not at the module's root, and its name: the one main package under cmd/
+ * (`cmd/memos`), the usual layout, else the one main.go elsewhere outside
+ * helper folders (`app/api`). Of several, the one named after the module,
+ * else the one named as a server. A root main package is the program, and
+ * sets nothing.
  */
 static void guess_go_command(const struct project *p, struct scan *scan, struct arena *arena,
 			     struct map *vars)
@@ -174,48 +228,36 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 	if (!scan_find_in_project(scan, p, "go.mod"))
 		return;
 	const struct vec *files = scan_project_files(scan, p);
-	struct vec commands = { 0 }; /* const char * in arena, unique */
+	struct vec in_cmd = { 0 }, elsewhere = { 0 }; /* const char *: folders, in arena */
 	bool root_main = false;
 	for (size_t i = 0; i < files->len && !root_main; i++) {
 		const struct scan_file *f = files->items[i];
 		const char *path = relative_path(p, f);
 		if (!str_ends_with(f->name, ".go") || str_ends_with(f->name, "_test.go"))
 			continue;
-		const char *slash = strchr(path, '/');
-		bool at_root = !slash;
-		bool in_cmd = str_starts_with(path, "cmd/") && strchr(path + 4, '/') &&
-			      !strchr(strchr(path + 4, '/') + 1, '/');
-		if (!at_root && !in_cmd)
+		const char *last_slash = strrchr(path, '/');
+		const char *dir =
+			last_slash ? arena_strndup(arena, path, (size_t)(last_slash - path)) : "";
+		bool cmd = str_starts_with(dir, "cmd/") && !strchr(dir + 4, '/');
+		struct vec *into = cmd ? &in_cmd : &elsewhere;
+		if (*dir && !cmd && (!str_eq(f->name, "main.go") || go_helper_dir(dir)))
 			continue;
-		const char *name = in_cmd ? path + 4 : NULL;
-		size_t name_len = in_cmd ? (size_t)(strchr(name, '/') - name) : 0;
-		bool known = false;
-		for (size_t j = 0; in_cmd && j < commands.len && !known; j++)
-			known = strlen(commands.items[j]) == name_len &&
-				strncmp(commands.items[j], name, name_len) == 0;
-		if (known || !file_has_line(scan, f, "package main"))
+		if ((*dir && names_have(into, dir)) || !file_has_line(scan, f, "package main"))
 			continue;
-		if (at_root)
+		if (!*dir)
 			root_main = true;
 		else
-			vec_push(&commands, arena_strndup(arena, name, name_len));
+			vec_push(into, (void *)dir);
 	}
 	const char *chosen = NULL;
-	if (!root_main && commands.len == 1)
-		chosen = commands.items[0];
-	for (size_t j = 0; !root_main && !chosen && j < commands.len; j++)
-		if (str_eq(commands.items[j], last_element(p->name)))
-			chosen = commands.items[j];
-	size_t servers = 0;
-	const char *server = NULL;
-	for (size_t j = 0; !root_main && !chosen && j < commands.len; j++)
-		if (serving_name(commands.items[j]) && servers++ == 0)
-			server = commands.items[j];
-	if (servers == 1)
-		chosen = server;
-	if (chosen)
-		map_put(vars, "go_command", (void *)chosen);
-	vec_free(&commands, NULL);
+	if (!root_main)
+		chosen = go_choose(in_cmd.len ? &in_cmd : &elsewhere, last_element(p->name));
+	if (chosen) {
+		map_put(vars, "go_package", (void *)chosen);
+		map_put(vars, "go_command", (void *)last_element(chosen));
+	}
+	vec_free(&in_cmd, NULL);
+	vec_free(&elsewhere, NULL);
 }
 
 /*
@@ -463,22 +505,6 @@ static void guess_python_command(const struct project *p, struct scan *scan, str
 	if (chosen)
 		map_put(vars, "py_command", arena_strdup(arena, chosen));
 	json_decref(root);
-}
-
-/* Whether names (const char *) holds name. */
-static bool names_have(const struct vec *names, const char *name)
-{
-	for (size_t i = 0; i < names->len; i++)
-		if (str_eq(names->items[i], name))
-			return true;
-	return false;
-}
-
-/* Adds name to names unless it is there. */
-static void names_add(struct vec *names, const char *name)
-{
-	if (!names_have(names, name))
-		vec_push(names, (void *)name);
 }
 
 /*

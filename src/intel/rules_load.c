@@ -154,6 +154,7 @@ static const struct {
 	{ "py_launcher", true },   { "py_command", true },
 	{ "swift_product", true }, { "py_main", true },
 	{ "py_module", true },	   { "cargo_run", true },
+	{ "go_package", true },
 };
 #define PLACEHOLDER_COUNT (sizeof(known_placeholders) / sizeof(*known_placeholders))
 
