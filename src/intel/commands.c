@@ -191,6 +191,22 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 	return start;
 }
 
+/*
+ * Whether a start is only a shell script (`/docker-entrypoint.sh`, `bash
+ * /entrypoint.sh`): an image's entrypoint wrapper, not the program. A
+ * script given arguments (`entrypoint.sh run server`, Gleam's shipment)
+ * is the program's own launcher.
+ */
+static bool commands_is_wrapper_script(const char *start)
+{
+	static const char *const shells[] = { "sh ", "bash ", "/bin/sh ", "/bin/bash " };
+	for (size_t i = 0; i < sizeof(shells) / sizeof(*shells); i++)
+		if (str_starts_with(start, shells[i]))
+			start += strlen(shells[i]);
+	size_t n = strcspn(start, " \t");
+	return n > 3 && !start[n] && strncmp(start + n - 3, ".sh", 3) == 0;
+}
+
 static bool commands_has_compose(const struct project *p, const struct scan *scan)
 {
 	static const char *const names[] = { "compose.yaml", "compose.yml", "docker-compose.yml",
@@ -542,14 +558,22 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 		command = commands_from_targets(c, kind);
 	if (!command && kind == COMMAND_BUILD)
 		command = commands_build_script_elsewhere(c);
+	const char *wrapper = NULL; /* a Dockerfile's entrypoint script: a last resort */
 	for (const int *where = order[kind]; *where >= 0 && !command; where++) {
 		/*
 		 * What the project's Dockerfile runs is the maintainers' own
 		 * answer: it beats a package manager's generic `go run .` or
-		 * `cargo run`, and a build tool's `run` task.
+		 * `cargo run`, and a build tool's `run` task. An entrypoint
+		 * script only wraps the start (migrations, then exec): what
+		 * else tells how to start comes first.
 		 */
-		if (kind == COMMAND_START && *where == FINDING_PACKAGE_MANAGER)
+		if (kind == COMMAND_START && *where == FINDING_PACKAGE_MANAGER) {
 			command = commands_dockerfile_start(c->p, c->scan, c->rules, c->arena);
+			if (command && commands_is_wrapper_script(command)) {
+				wrapper = command;
+				command = NULL;
+			}
+		}
 		/*
 		 * A front-end app whose framework has no start of its own, and
 		 * no Dockerfile saying otherwise, runs its dev server.
@@ -564,6 +588,8 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 					  : commands_from_findings(c, (enum finding_kind) * where,
 								   kind);
 	}
+	if (!command)
+		command = wrapper;
 	/*
 	 * Nothing else starts it, but its manifest has a `dev` script: what
 	 * its README says to run (a monorepo root's `turbo dev`).
