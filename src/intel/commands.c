@@ -375,6 +375,9 @@ static const char *commands_build_script_elsewhere(struct commands_context *c)
 		if (f->kind != FINDING_PACKAGE_MANAGER || !f->rule || f->rule == c->package_manager)
 			continue;
 		const char *command = commands_script_of(c, f->rule, "build");
+		const struct vec *fallbacks = rules_script_fallbacks(c->rules, COMMAND_BUILD);
+		for (size_t j = 0; !command && j < fallbacks->len; j++)
+			command = commands_script_of(c, f->rule, fallbacks->items[j]);
 		if (command)
 			return command;
 	}
