@@ -109,6 +109,34 @@ static void guess_package_main(const struct project *p, const struct scan *scan,
 }
 
 /*
+ * {py_main} otherwise: the one Python file at the project's root that is
+ * not a test, a packaging or a tooling script (a Streamlit app's
+ * `Chatbot.py` beside its pages/).
+ */
+static void guess_only_root_script(const struct project *p, const struct scan *scan,
+				   struct map *vars)
+{
+	static const char *const not_apps[] = { "setup.py",   "conftest.py", "manage.py",
+						"noxfile.py", "tasks.py",    "fabfile.py" };
+	const struct vec *root = scan_dir_files(scan, p->dir);
+	const char *only = NULL;
+	for (size_t i = 0; root && i < root->len; i++) {
+		const struct scan_file *f = root->items[i];
+		bool skip = !str_ends_with(f->name, ".py") || str_starts_with(f->name, "test_") ||
+			    str_ends_with(f->name, "_test.py");
+		for (size_t j = 0; !skip && j < sizeof(not_apps) / sizeof(*not_apps); j++)
+			skip = str_eq(f->name, not_apps[j]);
+		if (skip)
+			continue;
+		if (only)
+			return;
+		only = f->name;
+	}
+	if (only)
+		map_put(vars, "py_main", (void *)only);
+}
+
+/*
  * {module}: the Python package holding wsgi.py (Django's project module);
  * {app}: "module:variable" of the WSGI/ASGI application, from the usual
  * entry files; {main}: the entry file of a Node or Ruby app (server.js,
@@ -158,6 +186,8 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 			map_put(vars, "py_main", (void *)py_main_files[i]);
 			break;
 		}
+	if (!map_has(vars, "py_main"))
+		guess_only_root_script(p, scan, vars);
 }
 
 /*
