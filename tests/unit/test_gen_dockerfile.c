@@ -57,6 +57,7 @@ static const char *const golden_fixtures[] = {
 	"python-django-poetry",
 	"python-fastapi-uv",
 	"python-flask-pip",
+	"python-requirements-dir",
 	"python-pipenv",
 	"node-vite-react-yarn-berry",
 	"node-angular",
