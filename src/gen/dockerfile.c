@@ -213,6 +213,14 @@ static void set_start_vars(struct gen *g)
 			break;
 		}
 	}
+	/* A development server made to listen beyond localhost. */
+	struct buf listening = BUF_INIT;
+	char *suffix = fill_new(g, dockerfile_listen_everywhere(g->r, start));
+	if (suffix) {
+		buf_addf(&listening, "%s%s", start, suffix);
+		start = listening.data;
+	}
+	free(suffix);
 	var_set(g, "start", start);
 	size_t n = strcspn(start, " \t");
 	char *program = xstrdup(start);
@@ -221,6 +229,7 @@ static void set_start_vars(struct gen *g)
 	const char *args = start + n + strspn(start + n, " \t");
 	var_set(g, "args", args);
 	free(program);
+	buf_free(&listening);
 }
 
 static void set_vars(struct gen *g, const char *version)

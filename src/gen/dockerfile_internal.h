@@ -17,9 +17,16 @@ struct yaml_node;
 struct recipes {
 	struct yaml_doc *doc;
 	char *origin; /* "config/dockerfiles.yaml" or the override path */
-	const struct yaml_node *versions, *list, *ignore;
+	const struct yaml_node *versions, *list, *ignore, *listen;
 	const char *healthcheck_options, *package_install;
 };
+
+/*
+ * The words a start needs to listen on every address (`listen_everywhere`
+ * in config/dockerfiles.yaml): a development server started as maintainers
+ * start it listens on localhost only. NULL when start needs none.
+ */
+const char *dockerfile_listen_everywhere(const struct recipes *r, const char *start);
 
 /* Reads and validates the recipes (the override directory's or the embedded ones). */
 int dockerfile_recipes_load(struct recipes *r, struct err *e);

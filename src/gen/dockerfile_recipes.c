@@ -120,6 +120,43 @@ static int check_string_list(struct checker *c, const struct yaml_node *node, co
 	return 0;
 }
 
+/* listen_everywhere: a list of {start, append, unless?}, strings. */
+static int check_listen(struct checker *c, const struct yaml_node *list)
+{
+	if (list->kind != YAML_SEQUENCE)
+		return check_fail(c, list, "%s must be a list", "listen_everywhere");
+	for (size_t i = 0; i < list->count; i++) {
+		const struct yaml_node *entry = list->items[i];
+		if (entry->kind != YAML_MAPPING || !yaml_str(yaml_get(entry, "start")) ||
+		    !yaml_str(yaml_get(entry, "append")))
+			return check_fail(c, entry, "%s entries need start and append",
+					  "listen_everywhere");
+		for (size_t j = 0; j < entry->count; j++) {
+			const char *key = yaml_str(entry->pairs[j].key);
+			const struct yaml_node *value = entry->pairs[j].value;
+			if (strcmp(key, "start") && strcmp(key, "append") && strcmp(key, "unless"))
+				return check_fail(c, entry->pairs[j].key, "unknown key '%s'", key);
+			if (value->kind != YAML_SCALAR || yaml_is_null(value))
+				return check_fail(c, value, "%s must be a string", key);
+			if (check_placeholders(c, value) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+const char *dockerfile_listen_everywhere(const struct recipes *r, const char *start)
+{
+	for (size_t i = 0; r->listen && i < r->listen->count; i++) {
+		const struct yaml_node *entry = r->listen->items[i];
+		const char *unless = yaml_str(yaml_get(entry, "unless"));
+		if (str_starts_with(start, yaml_str(yaml_get(entry, "start"))) &&
+		    !(unless && strstr(start, unless)))
+			return yaml_str(yaml_get(entry, "append"));
+	}
+	return NULL;
+}
+
 static const struct field *field_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(recipe_fields) / sizeof(*recipe_fields); i++) {
@@ -311,12 +348,14 @@ int dockerfile_recipes_load(struct recipes *r, struct err *e)
 		const char *key = yaml_str(root->pairs[i].key);
 		if (!str_starts_with(key, "x-") && strcmp(key, "version") &&
 		    strcmp(key, "versions") && strcmp(key, "recipes") && strcmp(key, "ignore") &&
-		    strcmp(key, "healthcheck_options") && strcmp(key, "package_install"))
+		    strcmp(key, "healthcheck_options") && strcmp(key, "package_install") &&
+		    strcmp(key, "listen_everywhere"))
 			return yaml_err(e, r->origin, root->pairs[i].key, "unknown key '%s'", key);
 	}
 	r->versions = yaml_get(root, "versions");
 	r->list = yaml_get(root, "recipes");
 	r->ignore = yaml_get(root, "ignore");
+	r->listen = yaml_get(root, "listen_everywhere");
 	r->healthcheck_options = yaml_str(yaml_get(root, "healthcheck_options"));
 	r->package_install = yaml_str(yaml_get(root, "package_install"));
 	if (!str_eq(yaml_str(yaml_get(root, "version")), "1"))
@@ -330,6 +369,9 @@ int dockerfile_recipes_load(struct recipes *r, struct err *e)
 		return -1;
 	c.id = "(common ignore)";
 	if (r->ignore && check_string_list(&c, r->ignore, "ignore") < 0)
+		return -1;
+	c.id = "(listen_everywhere)";
+	if (r->listen && check_listen(&c, r->listen) < 0)
 		return -1;
 	if (!r->list || r->list->kind != YAML_SEQUENCE)
 		return yaml_err(e, r->origin, r->list ? r->list : root, "recipes must be a list");

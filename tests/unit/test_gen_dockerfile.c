@@ -364,6 +364,8 @@ static void test_invalid_recipes_are_reported(void **state)
 		  "recipe 'go': unknown key 'colour'" },
 		{ "    runtime: go\n", "    runtime: golang\n", "runtime 'golang' has no entry" },
 		{ "  - id: swift\n", "  - id: go\n", "recipe 'go': duplicate id" },
+		{ "  - {start: \"flask run\", ", "  - {colour: blue, start: \"flask run\", ",
+		  "recipe '(listen_everywhere)': unknown key 'colour'" },
 	};
 	json_t *document = analyze_fixture("go-gin");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
