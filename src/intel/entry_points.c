@@ -108,6 +108,18 @@ static void guess_package_main(const struct project *p, const struct scan *scan,
 	buf_free(&text);
 }
 
+/* Root scripts that tool a project rather than start it. */
+static bool python_tooling_script(const char *name)
+{
+	static const char *const tooling[] = { "setup.py",   "manage.py",  "conftest.py",
+					       "noxfile.py", "fabfile.py", "tasks.py",
+					       "dodo.py",    "conf.py" };
+	for (size_t i = 0; i < sizeof(tooling) / sizeof(*tooling); i++)
+		if (strcmp(name, tooling[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * {py_main} otherwise: the one Python file at the project's root that is
  * not a test, a packaging or a tooling script (a Streamlit app's
@@ -116,17 +128,12 @@ static void guess_package_main(const struct project *p, const struct scan *scan,
 static void guess_only_root_script(const struct project *p, const struct scan *scan,
 				   struct map *vars)
 {
-	static const char *const not_apps[] = { "setup.py",   "conftest.py", "manage.py",
-						"noxfile.py", "tasks.py",    "fabfile.py" };
 	const struct vec *root = scan_dir_files(scan, p->dir);
 	const char *only = NULL;
 	for (size_t i = 0; root && i < root->len; i++) {
 		const struct scan_file *f = root->items[i];
-		bool skip = !str_ends_with(f->name, ".py") || str_starts_with(f->name, "test_") ||
-			    str_ends_with(f->name, "_test.py");
-		for (size_t j = 0; !skip && j < sizeof(not_apps) / sizeof(*not_apps); j++)
-			skip = str_eq(f->name, not_apps[j]);
-		if (skip)
+		if (!str_ends_with(f->name, ".py") || python_tooling_script(f->name) ||
+		    str_starts_with(f->name, "test_") || str_ends_with(f->name, "_test.py"))
 			continue;
 		if (only)
 			return;
@@ -441,18 +448,6 @@ static void guess_python_module(const struct project *p, struct scan *scan, stru
 	}
 	if (named || count == 1)
 		map_put(vars, "py_module", (void *)(named ? named : only));
-}
-
-/* Root scripts that tool a project rather than start it. */
-static bool python_tooling_script(const char *name)
-{
-	static const char *const tooling[] = { "setup.py",   "manage.py",  "conftest.py",
-					       "noxfile.py", "fabfile.py", "tasks.py",
-					       "dodo.py",    "conf.py" };
-	for (size_t i = 0; i < sizeof(tooling) / sizeof(*tooling); i++)
-		if (strcmp(name, tooling[i]) == 0)
-			return true;
-	return false;
 }
 
 /* Whether the project's root holds a package dir named stem, in any case (SABnzbd.py, sabnzbd/). */
