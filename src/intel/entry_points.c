@@ -108,6 +108,10 @@ static void guess_package_main(const struct project *p, const struct scan *scan,
 	buf_free(&text);
 }
 
+/* The line that makes a Python file a script: it runs when started. */
+static const char *const python_main_guard[] = { "if __name__ == \"__main__\"",
+						 "if __name__ == '__main__'" };
+
 /* Root scripts that tool a project rather than start it. */
 static bool python_tooling_script(const char *name)
 {
@@ -464,6 +468,31 @@ static bool python_package_beside(const struct project *p, struct scan *scan, co
 }
 
 /*
+ * {py_launcher} without a launcher at the root: the one `main.py`,
+ * `app.py`, `server.py` or `run.py` with a `__main__` guard directly in the
+ * usual source folder (app/main.py: `python app/main.py`).
+ */
+static void guess_python_launcher_below(const struct project *p, struct scan *scan,
+					struct arena *arena, struct map *vars)
+{
+	static const char *const dirs[] = { "app", "src", "backend", "server" };
+	static const char *const names[] = { "main.py", "app.py", "server.py", "run.py" };
+	const char *only = NULL;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
+		for (size_t j = 0; j < sizeof(names) / sizeof(*names); j++) {
+			const char *path = arena_printf(arena, "%s/%s", dirs[i], names[j]);
+			const struct scan_file *f = scan_find_in_project(scan, p, path);
+			if (!f || !file_mentions(scan, f, python_main_guard, 2))
+				continue;
+			if (only)
+				return;
+			only = path;
+		}
+	if (only)
+		map_put(vars, "py_launcher", (void *)only);
+}
+
+/*
  * {py_launcher}: the script at the project's root that starts it, with a
  * `__main__` guard: the one named after the project or after the package
  * beside it (sqlmap.py; cps.py next to cps/), else the only such script
@@ -477,12 +506,10 @@ static void guess_python_launcher(const struct project *p, struct scan *scan, st
 	const char *project = last_element(p->name);
 	const char *named = NULL, *only = NULL;
 	size_t named_count = 0, count = 0;
-	static const char *const guard[] = { "if __name__ == \"__main__\"",
-					     "if __name__ == '__main__'" };
 	for (size_t i = 0; root && i < root->len; i++) {
 		const struct scan_file *f = root->items[i];
 		if (!str_ends_with(f->name, ".py") || python_tooling_script(f->name) ||
-		    !file_mentions(scan, f, guard, 2))
+		    !file_mentions(scan, f, python_main_guard, 2))
 			continue;
 		char *stem = arena_strndup(arena, f->name, strlen(f->name) - 3);
 		if ((project && strcasecmp(stem, project) == 0) ||
@@ -497,6 +524,8 @@ static void guess_python_launcher(const struct project *p, struct scan *scan, st
 		map_put(vars, "py_launcher", (void *)named);
 	else if (named_count == 0 && count == 1)
 		map_put(vars, "py_launcher", (void *)only);
+	else if (count == 0)
+		guess_python_launcher_below(p, scan, arena, vars);
 }
 
 /*
