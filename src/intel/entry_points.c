@@ -166,11 +166,12 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 		if (strcmp(f->name, "wsgi.py") == 0 && slash && slash == strrchr(path, '/'))
 			map_put(vars, "module", arena_strndup(arena, path, (size_t)(slash - path)));
 	}
+	/* A wsgi.py or asgi.py exists to be the server's entry: it comes first. */
 	static const char *const app_files[][2] = {
+		{ "wsgi.py", "wsgi:app" },	   { "asgi.py", "asgi:app" },
 		{ "main.py", "main:app" },	   { "app.py", "app:app" },
 		{ "app/main.py", "app.main:app" }, { "src/main.py", "src.main:app" },
-		{ "server.py", "server:app" },	   { "wsgi.py", "wsgi:app" },
-		{ "asgi.py", "asgi:app" },
+		{ "server.py", "server:app" },
 	};
 	for (size_t i = 0; i < sizeof(app_files) / sizeof(*app_files); i++)
 		if (scan_find_in_project(scan, p, app_files[i][0])) {
