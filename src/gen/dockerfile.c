@@ -238,6 +238,13 @@ static void set_vars(struct gen *g, const char *version)
 	var_set(g, "version", version);
 	var_set(g, "install", json_get_str(commands, "install", NULL));
 	var_set(g, "build", json_get_str(commands, "build", NULL));
+	/* Where the program starts, as the analysis found it ({go_package}). */
+	const char *entry;
+	json_t *value;
+	json_object_foreach(json_object_get(p, "entry_points"), entry, value)
+	{
+		var_set(g, entry, json_string_value(value));
+	}
 	const char *name = json_get_str(p, "name", "app");
 	var_set(g, "name", name);
 	char *image = image_name(name);

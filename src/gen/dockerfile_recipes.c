@@ -64,13 +64,15 @@ static const struct field {
 	{ "unsupported", F_STR },
 };
 
-static const char *const match_keys[] = { "package_manager", "framework", "language",  "build",
-					  "runtime_below",   "uses",	  "dev_server" };
+static const char *const match_keys[] = { "package_manager", "framework",     "language",
+					  "build",	     "runtime_below", "uses",
+					  "dev_server",	     "entry_point" };
 
-static const char *const placeholders[] = {
-	"version", "install",	 "build",    "start",	      "program",     "args",   "port",
-	"name",	   "image_name", "manifest", "manifest_stem", "member_dirs", "member", "user"
-};
+static const char *const placeholders[] = { "version",	"install",	 "build",
+					    "start",	"program",	 "args",
+					    "port",	"name",		 "image_name",
+					    "manifest", "manifest_stem", "member_dirs",
+					    "member",	"user",		 "go_package" };
 
 struct checker {
 	const struct recipes *r;
@@ -635,6 +637,9 @@ bool dockerfile_recipe_matches(const struct yaml_node *match, const json_t *proj
 			version_parse(version, &have);
 			version_parse(want->value, &limit);
 			ok = version_cmp(&have, &limit) < 0;
+		} else if (!strcmp(key, "entry_point")) {
+			ok = json_is_string(json_object_get(
+				json_object_get(project, "entry_points"), want->value));
 		} else if (!strcmp(key, "uses")) {
 			static const char *const kinds[] = { "install", "build", "test", "start" };
 			ok = false;

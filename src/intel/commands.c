@@ -660,7 +660,11 @@ void commands_infer(struct project *p, const struct rule_set *rules, struct scan
 	map_put(c.vars, "name", (void *)p->name);
 	if (p->port)
 		map_put(c.vars, "port", arena_printf(arena, "%d", p->port));
-	entry_points_guess(p, scan, arena, c.vars);
+	entry_points_guess(p, scan, arena, p->entry_points);
+	const char *name;
+	void *value;
+	for (size_t cursor = 0; map_next(p->entry_points, &cursor, &name, &value);)
+		map_put(c.vars, name, value);
 
 	for (int kind = 0; kind < COMMAND_KINDS; kind++)
 		p->commands[kind] = commands_choose(&c, kind);

@@ -176,6 +176,7 @@ static json_t *document_project(const struct project *p)
 	json_object_set_new(obj, "runtimes", document_string_map(p->runtimes));
 	json_object_set_new(obj, "commands", document_commands(p));
 	json_object_set_new(obj, "dev_server", json_boolean(p->dev_server));
+	json_object_set_new(obj, "entry_points", document_string_map(p->entry_points));
 	json_object_set_new(obj, "dependencies", document_dependencies(p));
 	json_object_set_new(obj, "env", document_env(p));
 	json_object_set_new(obj, "port", p->port ? json_integer(p->port) : json_null());

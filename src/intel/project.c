@@ -44,6 +44,7 @@ struct project *project_new(struct arena *arena, const char *dir)
 	p->ecosystem_scripts = map_new();
 	p->runtimes = map_new();
 	p->runtime_sources = map_new();
+	p->entry_points = map_new();
 	return p;
 }
 
@@ -61,6 +62,7 @@ void project_free(struct project *p)
 	map_free(p->ecosystem_scripts, NULL);
 	map_free(p->runtimes, NULL);
 	map_free(p->runtime_sources, NULL);
+	map_free(p->entry_points, NULL);
 	free(p);
 }
 

@@ -84,6 +84,9 @@ struct project {
 	int port;		     /* 0 when it cannot be told */
 	const char *port_source;
 	const char *commands[COMMAND_KINDS];
+	/* Where the program starts, found in the tree: entry-point placeholder
+	 * -> value ("go_package" -> "cmd/memos"; src/intel/entry_points.h). */
+	struct map *entry_points;
 	/* Its start runs a development server: a browser app's own, or a
 	 * `dev` script for want of a start. */
 	bool dev_server;

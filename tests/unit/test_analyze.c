@@ -119,7 +119,8 @@ static void check_project(struct tally *t, const char *fixture, const char *path
 			tally_check(
 				t, first && strcmp(json_string_value(first), yaml_str(value)) == 0,
 				fixture, path, field, yaml_str(value), json_string_value(first));
-		} else if (strcmp(field, "commands") == 0 || strcmp(field, "runtimes") == 0) {
+		} else if (strcmp(field, "commands") == 0 || strcmp(field, "runtimes") == 0 ||
+			   strcmp(field, "entry_points") == 0) {
 			for (size_t j = 0; j < value->count; j++) {
 				const char *name = yaml_str(value->pairs[j].key);
 				const struct yaml_node *expected = value->pairs[j].value;
