@@ -2,7 +2,8 @@
  * Fuzzes the readers behind `ampel analyze`'s commands, ports and entry
  * points on a whole analysis: the first byte picks a file the inference
  * reads (a Dockerfile's stages and CMD, a Procfile, a Package.swift's
- * executables, a pyproject's scripts, a Makefile, a .csproj ...), the rest
+ * executables, a pyproject's scripts, a Makefile, a .csproj, a Cargo.toml's
+ * binaries, a svelte.config's adapter ...), the rest
  * is that file's content in an otherwise small project. Any bytes must give
  * a document, never a crash, a hang or a leak.
  */
@@ -39,6 +40,8 @@ static const struct {
 	{ "main.go", "go.mod", "module example.com/app\n\ngo 1.22\n" },
 	{ ".env.example", "package.json", "{\"name\":\"app\"}" },
 	{ "fly.toml", "Gemfile", "source 'https://rubygems.org'\ngem 'rails'\n" },
+	{ "Cargo.toml", NULL, NULL },
+	{ "svelte.config.js", "package.json", "{\"devDependencies\":{\"@sveltejs/kit\":\"2\"}}" },
 };
 
 #define FUZZ_ANALYZE_FILES (sizeof(fuzz_analyze_files) / sizeof(*fuzz_analyze_files))
