@@ -58,9 +58,9 @@ static json_t *project_toml(const struct project *p, const struct scan *scan, co
 	const struct scan_file *f = scan_find_in_project(scan, p, name);
 	struct buf text = BUF_INIT;
 	json_t *root = NULL;
-	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0 &&
-	    toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL) != 0)
-		root = NULL;
+	/* Not TOML: root stays NULL, as if there were no manifest. */
+	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0)
+		(void)toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL);
 	buf_free(&text);
 	return root;
 }
@@ -151,9 +151,10 @@ static void guess_only_root_script(const struct project *p, const struct scan *s
  * {module}: the Python package holding wsgi.py (Django's project module);
  * {app}: "module:variable" of the WSGI/ASGI application, from the usual
  * entry files; {main}: the entry file of a Node or Ruby app (server.js,
- * which `npm start` runs, else package.json's main, else the usual names); {py_main}:
- * the script a Python app runner is given (Streamlit's conventional
- * streamlit_app.py, else app.py or main.py).
+ * which `npm start` runs, else package.json's main, else the usual names);
+ * {py_main}: the script a Python app runner is given (Streamlit's
+ * conventional streamlit_app.py, else app.py or main.py, else the one
+ * script at the root).
  */
 static void guess_conventional_files(const struct project *p, struct scan *scan,
 				     struct arena *arena, struct map *vars)
