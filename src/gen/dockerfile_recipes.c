@@ -68,11 +68,11 @@ static const char *const match_keys[] = { "package_manager", "framework",     "l
 					  "build",	     "runtime_below", "uses",
 					  "dev_server",	     "entry_point" };
 
-static const char *const placeholders[] = { "version",	"install",	 "build",
-					    "start",	"program",	 "args",
-					    "port",	"name",		 "image_name",
-					    "manifest", "manifest_stem", "member_dirs",
-					    "member",	"user",		 "go_package" };
+static const char *const placeholders[] = {
+	"version", "install", "build",	    "start",	 "program",	  "args",
+	"port",	   "name",    "image_name", "manifest",	 "manifest_stem", "member_dirs",
+	"member",  "user",    "go_package", "py_command"
+};
 
 struct checker {
 	const struct recipes *r;

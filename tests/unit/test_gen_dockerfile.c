@@ -58,6 +58,7 @@ static const char *const golden_fixtures[] = {
 	"python-fastapi-uv",
 	"python-flask-pip",
 	"python-requirements-dir",
+	"python-pip-console-script",
 	"python-pipenv",
 	"node-vite-react-yarn-berry",
 	"node-angular",
