@@ -87,13 +87,13 @@ static void analyze_count_file(struct analysis *analysis, struct project *p,
  * repository is written in, and so does a project whose source is all in
  * its members (a .NET solution's folder, a workspace root of manifests).
  */
-static void analyze_languages(struct analysis *analysis, struct project *p)
+static void analyze_languages(struct analysis *analysis, struct project *p, bool whole_folder)
 {
 	uint64_t total = 0;
 	struct language_share *last = NULL;
 	const struct vec *files =
 		*p->dir ? scan_project_files(analysis->scan, p) : &analysis->scan->files;
-	for (size_t i = 0; i < files->len; i++)
+	for (size_t i = 0; i < files->len && !whole_folder; i++)
 		analyze_count_file(analysis, p, files->items[i], &last, &total);
 	if (!total && *p->dir) {
 		struct buf prefix = BUF_INIT;
@@ -122,6 +122,30 @@ static void analyze_languages(struct analysis *analysis, struct project *p)
 			if (pass == 1 || language->type == LANGUAGE_PROGRAMMING)
 				p->primary_language = share->id;
 		}
+}
+
+/*
+ * Whether none of p's own languages is one its package managers build (a
+ * Maven parent or a .NET solution folder whose own files are a Dockerfile
+ * and scripts, its Java or C# all in its modules): then its folder's
+ * languages are its own.
+ */
+static bool analyze_source_in_members(const struct project *p)
+{
+	bool managed = false;
+	for (size_t i = 0; i < p->findings.len; i++) {
+		const struct finding *f = p->findings.items[i];
+		const char *language = f->rule ? rule_language(f->rule) : NULL;
+		if (f->kind != FINDING_PACKAGE_MANAGER || !language)
+			continue;
+		managed = true;
+		for (size_t j = 0; j < p->languages.len; j++) {
+			const struct language_share *share = p->languages.items[j];
+			if (str_eq(language_family(share->id), language_family(language)))
+				return false;
+		}
+	}
+	return managed && *p->dir;
 }
 
 /*
@@ -161,7 +185,7 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 	struct envvars_prefetch *sources = envvars_prefetch_start(&analysis->projects, scan);
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
-		analyze_languages(analysis, p);
+		analyze_languages(analysis, p, false);
 		if (runtimes_detect(p, scan, arena, e) < 0) {
 			envvars_prefetch_free(sources);
 			return -1;
@@ -175,6 +199,11 @@ static int analyze_projects(struct analysis *analysis, struct err *e)
 	projects_place_repository_findings(analysis);
 	for (size_t i = 0; i < analysis->projects.len; i++) {
 		struct project *p = analysis->projects.items[i];
+		if (analyze_source_in_members(p)) {
+			p->languages.len = 0;
+			p->primary_language = NULL;
+			analyze_languages(analysis, p, true);
+		}
 		/* Pattern-file errors are already among the scan's warnings. */
 		envvars_detect_prefetched(p, scan, arena, sources);
 		port_detect(p, scan, arena);

@@ -1,6 +1,7 @@
 #include "intel/commands.h"
 
 #include "intel/entry_points.h"
+#include "intel/languages.h"
 #include "intel/makefile.h"
 #include "intel/project.h"
 #include "intel/rules.h"
@@ -607,26 +608,9 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 	return command;
 }
 
-/*
- * Languages whose packages another language's managers handle: a
- * TypeScript app installs with npm, a Kotlin one builds with Gradle.
- */
-static const char *commands_language_family(const char *language)
-{
-	static const char *const families[][2] = {
-		{ "typescript", "javascript" }, { "vue", "javascript" }, { "svelte", "javascript" },
-		{ "astro", "javascript" },	{ "kotlin", "java" },	 { "scala", "java" },
-		{ "groovy", "java" },		{ "fsharp", "csharp" },
-	};
-	for (size_t i = 0; language && i < sizeof(families) / sizeof(*families); i++)
-		if (strcmp(language, families[i][0]) == 0)
-			return families[i][1];
-	return language;
-}
-
 const struct finding *commands_package_manager(const struct project *p)
 {
-	const char *family = commands_language_family(p->primary_language);
+	const char *family = language_family(p->primary_language);
 	const struct finding *best = NULL;
 	bool best_matches = false;
 	for (size_t i = 0; i < p->findings.len; i++) {
@@ -634,7 +618,7 @@ const struct finding *commands_package_manager(const struct project *p)
 		if (f->kind != FINDING_PACKAGE_MANAGER)
 			continue;
 		bool matches = f->rule && family &&
-			       str_eq(commands_language_family(rule_language(f->rule)), family);
+			       str_eq(language_family(rule_language(f->rule)), family);
 		if (!best || (matches && !best_matches) ||
 		    (matches == best_matches && f->confidence > best->confidence)) {
 			best = f;

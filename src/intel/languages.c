@@ -368,6 +368,19 @@ bool language_file_is_foreign(const struct language_table *table, const char *pa
 	return false;
 }
 
+const char *language_family(const char *id)
+{
+	static const char *const families[][2] = {
+		{ "typescript", "javascript" }, { "vue", "javascript" }, { "svelte", "javascript" },
+		{ "astro", "javascript" },	{ "kotlin", "java" },	 { "scala", "java" },
+		{ "groovy", "java" },		{ "fsharp", "csharp" },
+	};
+	for (size_t i = 0; id && i < sizeof(families) / sizeof(*families); i++)
+		if (strcmp(id, families[i][0]) == 0)
+			return families[i][1];
+	return id;
+}
+
 bool language_counts(const struct language *language)
 {
 	return language->type == LANGUAGE_PROGRAMMING || language->type == LANGUAGE_MARKUP;

@@ -45,6 +45,12 @@ const struct language *language_by_id(const struct language_table *table, const 
  */
 bool language_dir_is_foreign(const struct language_table *table, const char *dir);
 bool language_file_is_foreign(const struct language_table *table, const char *path);
+/*
+ * The language whose package managers handle id's packages: a TypeScript
+ * app installs with npm (javascript), a Kotlin one builds with Gradle
+ * (java); id itself for most.
+ */
+const char *language_family(const char *id);
 /* True for languages that count towards a repository's languages. */
 bool language_counts(const struct language *language);
 
