@@ -238,19 +238,11 @@ char *ci_plan_expand_env(const char *value, const char *cache_root)
 	return out ? out : xstrdup(value);
 }
 
-static bool list_has(const struct vec *v, const char *s)
-{
-	for (size_t i = 0; i < v->len; i++)
-		if (str_eq(v->items[i], s))
-			return true;
-	return false;
-}
-
 void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out)
 {
 	for (size_t i = 0; i < job->cache_paths.len; i++) {
 		const char *p = job->cache_paths.items[i];
-		if (p[0] != '~' && p[0] != '/' && !list_has(out, p))
+		if (p[0] != '~' && p[0] != '/' && !vec_has_str(out, p))
 			vec_push(out, xstrdup(p));
 	}
 	const char *key;
@@ -262,7 +254,7 @@ void ci_plan_local_cache_paths(const struct plan_job *job, struct vec *out)
 			continue;
 		at += strlen("{cache_root}/");
 		char *p = xstrndup(at, strcspn(at, " "));
-		if (list_has(out, p))
+		if (vec_has_str(out, p))
 			free(p);
 		else
 			vec_push(out, p);

@@ -47,14 +47,6 @@ static bool list_has_string(const json_t *list, const char *id)
 	return false;
 }
 
-static bool vec_has(const struct vec *v, const char *s)
-{
-	for (size_t i = 0; i < v->len; i++)
-		if (str_eq(v->items[i], s))
-			return true;
-	return false;
-}
-
 /* "dir/" + name, or name at the root. */
 static char *join_path(const char *dir, const char *name)
 {
@@ -100,8 +92,8 @@ static void choose_stack(const struct ci_templates *t, const json_t *project,
 		if (!pm)
 			continue;
 		const struct ci_runtime_template *rt = pm_runtime(t, pm, project);
-		if (!*pm_out || (language && vec_has(&rt->languages, language) &&
-				 !vec_has(&(*rt_out)->languages, language))) {
+		if (!*pm_out || (language && vec_has_str(&rt->languages, language) &&
+				 !vec_has_str(&(*rt_out)->languages, language))) {
 			*pm_out = pm;
 			*rt_out = rt;
 		}
@@ -116,7 +108,7 @@ static void choose_stack(const struct ci_templates *t, const json_t *project,
 	{
 		const struct ci_pm_template *pm = ci_templates_pm(t, json_string_value(id));
 		const struct ci_runtime_template *rt = pm ? pm_runtime(t, pm, project) : NULL;
-		if (rt && vec_has(&rt->languages, language)) {
+		if (rt && vec_has_str(&rt->languages, language)) {
 			*pm_out = pm;
 			*rt_out = rt;
 			return;
@@ -124,7 +116,7 @@ static void choose_stack(const struct ci_templates *t, const json_t *project,
 	}
 	for (size_t k = 0; k < t->runtimes.len; k++) {
 		const struct ci_runtime_template *rt = t->runtimes.items[k];
-		if (vec_has(&rt->languages, language)) {
+		if (vec_has_str(&rt->languages, language)) {
 			*rt_out = rt;
 			return;
 		}
@@ -162,8 +154,8 @@ static const char *foreign_command(const struct ci_templates *t,
 			continue;
 		char *tool = command_tool(cmd);
 		*owner = strchr(tool, '/') ? NULL : ci_templates_tool_owner(t, tool);
-		bool foreign =
-			*owner && *owner != rt && *owner != companion && !vec_has(&rt->tools, tool);
+		bool foreign = *owner && *owner != rt && *owner != companion &&
+			       !vec_has_str(&rt->tools, tool);
 		free(tool);
 		if (foreign)
 			return cmd;
@@ -633,7 +625,7 @@ static void plan_triggers(struct ci_plan *plan, const json_t *analysis)
 		json_array_foreach(json_object_get(root, "manifests"), k, manifest)
 		{
 			char *p = xstrdup(json_string_value(manifest));
-			if (!vec_has(&job->include_paths, p))
+			if (!vec_has_str(&job->include_paths, p))
 				vec_push(&job->include_paths, p);
 			else
 				free(p);
@@ -642,7 +634,7 @@ static void plan_triggers(struct ci_plan *plan, const json_t *analysis)
 			if (strchr(job->pm->lock_files.items[k], '*'))
 				continue;
 			char *p = join_path(job->install_dir, job->pm->lock_files.items[k]);
-			if (!vec_has(&job->include_paths, p))
+			if (!vec_has_str(&job->include_paths, p))
 				vec_push(&job->include_paths, p);
 			else
 				free(p);

@@ -6,7 +6,6 @@
 #include "util/buf.h"
 #include "util/map.h"
 #include "util/str.h"
-#include "util/toml.h"
 #include "util/vec.h"
 
 #include <ctype.h>
@@ -52,60 +51,11 @@ static bool file_mentions(const struct scan *scan, const struct scan_file *f,
 	return found;
 }
 
-/* The project's own TOML manifest (name relative to its folder) as JSON, or NULL. */
-static json_t *project_toml(const struct project *p, const struct scan *scan, const char *name)
-{
-	const struct scan_file *f = scan_find_in_project(scan, p, name);
-	struct buf text = BUF_INIT;
-	json_t *root = NULL;
-	/* Not TOML: root stays NULL, as if there were no manifest. */
-	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0)
-		(void)toml_parse(&root, f->path, buf_cstr(&text), text.len, NULL);
-	buf_free(&text);
-	return root;
-}
-
 /* The last element of a path or module name: "github.com/usememos/memos" is "memos". */
 static const char *last_element(const char *name)
 {
 	const char *slash = name ? strrchr(name, '/') : NULL;
 	return slash ? slash + 1 : name;
-}
-
-/* Whether names (const char *) holds name. */
-static bool names_have(const struct vec *names, const char *name)
-{
-	for (size_t i = 0; i < names->len; i++)
-		if (str_eq(names->items[i], name))
-			return true;
-	return false;
-}
-
-/* Adds name to names unless it is there. */
-static void names_add(struct vec *names, const char *name)
-{
-	if (!names_have(names, name))
-		vec_push(names, (void *)name);
-}
-
-/* {main} from package.json's "main", where that script is in the tree. */
-static void guess_package_main(const struct project *p, const struct scan *scan,
-			       struct arena *arena, struct map *vars)
-{
-	const struct scan_file *f = scan_find_in_project(scan, p, "package.json");
-	struct buf text = BUF_INIT;
-	json_t *root = NULL;
-	if (f && !f->foreign && scan_read(scan, f, &text, NULL) == 0)
-		root = json_loadb(text.data, text.len, 0, NULL);
-	const char *main = json_string_value(json_object_get(root, "main"));
-	if (main && str_starts_with(main, "./"))
-		main += 2;
-	bool script = main && (str_ends_with(main, ".js") || str_ends_with(main, ".mjs") ||
-			       str_ends_with(main, ".cjs"));
-	if (script && !strstr(main, "..") && scan_find_in_project(scan, p, main))
-		map_put(vars, "main", arena_strdup(arena, main));
-	json_decref(root);
-	buf_free(&text);
 }
 
 /* The line that makes a Python file a script: it runs when started. */
@@ -182,11 +132,10 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 	static const char *const main_files[] = { "server.js",	 "index.js",	  "app.js",
 						  "main.js",	 "src/server.js", "src/index.js",
 						  "src/main.js", "app.rb",	  "config.ru" };
-	/* `npm start` without a script runs server.js; else package.json's main. */
+	/* `npm start` without a script runs server.js; else package.json's
+	 * main (put there as the manifest was read). */
 	if (scan_find_in_project(scan, p, "server.js"))
 		map_put(vars, "main", "server.js");
-	else
-		guess_package_main(p, scan, arena, vars);
 	for (size_t i = 0; i < sizeof(main_files) / sizeof(*main_files) && !map_has(vars, "main");
 	     i++)
 		if (scan_find_in_project(scan, p, main_files[i]))
@@ -203,12 +152,7 @@ static void guess_conventional_files(const struct project *p, struct scan *scan,
 		guess_only_root_script(p, scan, vars);
 }
 
-/*
- * Whether a program's name says it is the one that serves: "server", "api",
- * "web", "mini-redis-server", "chat_api" (of several, the others are
- * helpers: a CLI, a migration, a worker).
- */
-static bool serving_name(const char *name)
+bool entry_point_serves(const char *name)
 {
 	static const char *const names[] = { "server", "api", "web", "http" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
@@ -251,7 +195,7 @@ static const char *go_choose(const struct vec *dirs, const char *module)
 		const char *name = last_element(dirs->items[i]);
 		if (str_eq(name, module))
 			return dirs->items[i];
-		if (serving_name(name) && servers++ == 0)
+		if (entry_point_serves(name) && servers++ == 0)
 			server = dirs->items[i];
 	}
 	return servers == 1 ? server : NULL;
@@ -285,7 +229,7 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 		struct vec *into = cmd ? &in_cmd : &elsewhere;
 		if (*dir && !cmd && (!str_eq(f->name, "main.go") || go_helper_dir(dir)))
 			continue;
-		if ((*dir && names_have(into, dir)) || !file_has_line(scan, f, "package main"))
+		if ((*dir && vec_has_str(into, dir)) || !file_has_line(scan, f, "package main"))
 			continue;
 		if (!*dir)
 			root_main = true;
@@ -530,194 +474,12 @@ static void guess_python_launcher(const struct project *p, struct scan *scan, st
 		guess_python_launcher_below(p, scan, arena, vars);
 }
 
-/*
- * {py_command}: the console script the project installs ([project.scripts]
- * or Poetry's [tool.poetry.scripts]): the one named after the project, else
- * the only one. A CLI app starts with it (`uv run spotdl`).
- */
-static void guess_python_command(const struct project *p, struct scan *scan, struct arena *arena,
-				 struct map *vars)
-{
-	json_t *root = project_toml(p, scan, "pyproject.toml");
-	if (!root)
-		return;
-	json_t *scripts = json_object_get(json_object_get(root, "project"), "scripts");
-	if (!json_is_object(scripts))
-		scripts = json_object_get(json_object_get(json_object_get(root, "tool"), "poetry"),
-					  "scripts");
-	const char *project = last_element(p->name);
-	const char *chosen = NULL;
-	const char *name;
-	json_t *value;
-	json_object_foreach(scripts, name, value)
-	{
-		if (project && strcasecmp(name, project) == 0)
-			chosen = name;
-	}
-	if (!chosen && json_object_size(scripts) == 1) {
-		void *only = json_object_iter(scripts);
-		chosen = json_object_iter_key(only);
-	}
-	if (chosen)
-		map_put(vars, "py_command", arena_strdup(arena, chosen));
-	json_decref(root);
-}
-
-/*
- * The binaries of a Cargo package: its [[bin]] sections, then (unless
- * autobins = false) the targets Cargo finds itself where no section names
- * their file: src/main.rs (named after the package), src/bin/NAME.rs and
- * src/bin/NAME/main.rs. Names are in arena or in root.
- */
-static void cargo_binaries(const struct project *p, const struct scan *scan, struct arena *arena,
-			   json_t *root, struct vec *bins)
-{
-	json_t *package = json_object_get(root, "package");
-	struct vec claimed = { 0 }; /* const char *: the files [[bin]] sections name */
-	size_t i;
-	json_t *bin;
-	json_array_foreach(json_object_get(root, "bin"), i, bin)
-	{
-		const char *name = json_string_value(json_object_get(bin, "name"));
-		const char *path = json_string_value(json_object_get(bin, "path"));
-		if (name)
-			names_add(bins, name);
-		if (path)
-			names_add(&claimed, path);
-	}
-	if (!json_is_false(json_object_get(package, "autobins"))) {
-		if (!names_have(&claimed, "src/main.rs") &&
-		    scan_find_in_project(scan, p, "src/main.rs"))
-			names_add(bins, json_string_value(json_object_get(package, "name")));
-		const char *prefix =
-			arena_printf(arena, "%s%ssrc/bin/", p->dir, *p->dir ? "/" : "");
-		for (size_t at = scan_first_under(scan, prefix); at < scan->files.len; at++) {
-			const struct scan_file *f = scan->files.items[at];
-			if (!str_starts_with(f->path, prefix))
-				break;
-			if (names_have(&claimed, relative_path(p, f)))
-				continue;
-			const char *rest = f->path + strlen(prefix);
-			const char *slash = strchr(rest, '/');
-			if (!slash && str_ends_with(rest, ".rs"))
-				names_add(bins, arena_strndup(arena, rest, strlen(rest) - 3));
-			else if (slash && str_eq(slash, "/main.rs"))
-				names_add(bins, arena_strndup(arena, rest, (size_t)(slash - rest)));
-		}
-	}
-	vec_free(&claimed, NULL);
-}
-
-/*
- * {cargo_run}: how `cargo run` starts a Rust package's program. Cargo runs
- * the package's one binary or its `default-run`; of several it must be
- * told which with --bin: the one named as a server, else the one named
- * after the package. A virtual workspace runs its one default member's. A
- * library has none.
- */
-static void guess_cargo_run(const struct project *p, struct scan *scan, struct arena *arena,
-			    struct map *vars)
-{
-	json_t *root = project_toml(p, scan, "Cargo.toml");
-	json_t *package = json_object_get(root, "package");
-	const char *package_name = json_string_value(json_object_get(package, "name"));
-	const char *command = NULL;
-	struct vec bins = { 0 }; /* const char * */
-	if (!package_name) {
-		json_t *members =
-			json_object_get(json_object_get(root, "workspace"), "default-members");
-		command = json_array_size(members) == 1 ? "cargo run" : NULL;
-	} else {
-		cargo_binaries(p, scan, arena, root, &bins);
-		const char *chosen = NULL;
-		size_t servers = 0;
-		for (size_t j = 0; j < bins.len; j++)
-			if (serving_name(bins.items[j]) && servers++ == 0)
-				chosen = bins.items[j];
-		if (servers != 1)
-			chosen = names_have(&bins, package_name) ? package_name : NULL;
-		if (bins.len == 1 || json_string_value(json_object_get(package, "default-run")))
-			command = "cargo run";
-		else if (chosen && bins.len > 1)
-			command = arena_printf(arena, "cargo run --bin %s", chosen);
-	}
-	if (command)
-		map_put(vars, "cargo_run", (void *)command);
-	vec_free(&bins, NULL);
-	json_decref(root);
-}
-
-/*
- * The quoted names following each marker in a Package.swift, once each:
- * `.executableTarget(name: "App"` gives App for ".executableTarget(".
- */
-static void swift_names_after(const char *text, const char *marker, struct arena *arena,
-			      struct vec *names)
-{
-	for (const char *at = strstr(text, marker); at; at = strstr(at + 1, marker)) {
-		const char *open = at + strlen(marker);
-		open += strspn(open, " \t\r\n");
-		if (!str_starts_with(open, "name:"))
-			continue;
-		open = strchr(open, '"');
-		const char *close = open ? strchr(open + 1, '"') : NULL;
-		if (!close || close == open + 1)
-			continue;
-		const char *name = arena_strndup(arena, open + 1, (size_t)(close - open - 1));
-		bool known = false;
-		for (size_t i = 0; i < names->len && !known; i++)
-			known = str_eq(names->items[i], name);
-		if (!known)
-			vec_push(names, (void *)name);
-	}
-}
-
-/*
- * {swift_product}: the one executable a Swift package builds, which
- * `swift run` starts: its one executable product, else its one
- * executable target, else (before tools 5.4) its one target with a
- * main.swift (Vapor 3's `Run`). A library has none.
- */
-static void guess_swift_product(const struct project *p, struct scan *scan, struct arena *arena,
-				struct map *vars)
-{
-	const struct scan_file *f = scan_find_in_project(scan, p, "Package.swift");
-	struct buf text = BUF_INIT;
-	if (!f || f->foreign || scan_read(scan, f, &text, NULL) != 0) {
-		buf_free(&text);
-		return;
-	}
-	struct vec names = { 0 }; /* const char * in arena */
-	swift_names_after(text.data, ".executable(", arena, &names);
-	if (names.len == 0)
-		swift_names_after(text.data, ".executableTarget(", arena, &names);
-	if (names.len == 0) {
-		struct vec targets = { 0 };
-		swift_names_after(text.data, ".target(", arena, &targets);
-		for (size_t i = 0; i < targets.len; i++) {
-			const char *main =
-				arena_printf(arena, "%s%sSources/%s/main.swift", p->dir,
-					     *p->dir ? "/" : "", (const char *)targets.items[i]);
-			if (scan_find(scan, main))
-				vec_push(&names, targets.items[i]);
-		}
-		vec_free(&targets, NULL);
-	}
-	if (names.len == 1)
-		map_put(vars, "swift_product", names.items[0]);
-	vec_free(&names, NULL);
-	buf_free(&text);
-}
-
 void entry_points_guess(const struct project *p, struct scan *scan, struct arena *arena,
 			struct map *vars)
 {
-	guess_swift_product(p, scan, arena, vars);
 	guess_conventional_files(p, scan, arena, vars);
 	guess_go_command(p, scan, arena, vars);
-	guess_cargo_run(p, scan, arena, vars);
 	guess_dotnet_project(p, scan, arena, vars);
 	guess_python_launcher(p, scan, arena, vars);
-	guess_python_command(p, scan, arena, vars);
 	guess_python_module(p, scan, arena, vars);
 }

@@ -203,6 +203,12 @@ void manifest_script(struct manifest_ctx *ctx, const char *ecosystem, const char
 	buf_free(&key);
 }
 
+void manifest_entry_point(struct manifest_ctx *ctx, const char *name, const char *value)
+{
+	if (value && !map_has(ctx->p->entry_points, name))
+		map_put(ctx->p->entry_points, name, arena_strdup(ctx->arena, value));
+}
+
 const char *manifest_clean_member(struct manifest_ctx *ctx, const char *member)
 {
 	while (member[0] == '.' && member[1] == '/')

@@ -1,6 +1,12 @@
 /* Rust manifests: Cargo.toml packages and workspaces. */
 #include "intel/manifest_internal.h"
 
+#include "intel/entry_points.h"
+#include "intel/scan.h"
+#include "util/arena.h"
+#include "util/str.h"
+#include "util/vec.h"
+
 #include <string.h>
 
 /* [dependencies]-style table: name -> "1.0" | { version = "1", package = "real-name", ... }. */
@@ -30,6 +36,91 @@ static void cargo_dependency_sections(struct manifest_ctx *ctx, json_t *table)
 	cargo_dependencies(ctx, json_object_get(table, "dependencies"), false);
 	cargo_dependencies(ctx, json_object_get(table, "build-dependencies"), false);
 	cargo_dependencies(ctx, json_object_get(table, "dev-dependencies"), true);
+}
+
+/*
+ * The binaries of a Cargo package: its [[bin]] sections, then (unless
+ * autobins = false) the targets Cargo finds itself where no section names
+ * their file: src/main.rs (named after the package), src/bin/NAME.rs and
+ * src/bin/NAME/main.rs. Names are in the arena or in root.
+ */
+static void cargo_binaries(struct manifest_ctx *ctx, json_t *root, struct vec *bins)
+{
+	const struct project *p = ctx->p;
+	json_t *package = json_object_get(root, "package");
+	struct vec claimed = { 0 }; /* const char *: the files [[bin]] sections name */
+	size_t i;
+	json_t *bin;
+	json_array_foreach(json_object_get(root, "bin"), i, bin)
+	{
+		const char *name = json_string_value(json_object_get(bin, "name"));
+		const char *path = json_string_value(json_object_get(bin, "path"));
+		if (name)
+			vec_push_unique_str(bins, name);
+		if (path)
+			vec_push_unique_str(&claimed, path);
+	}
+	if (!json_is_false(json_object_get(package, "autobins"))) {
+		if (!vec_has_str(&claimed, "src/main.rs") &&
+		    scan_find_in_project(ctx->scan, p, "src/main.rs"))
+			vec_push_unique_str(bins,
+					    json_string_value(json_object_get(package, "name")));
+		const char *prefix =
+			arena_printf(ctx->arena, "%s%ssrc/bin/", p->dir, *p->dir ? "/" : "");
+		size_t in_package = *p->dir ? strlen(p->dir) + 1 : 0; /* path -> relative */
+		const struct vec *files = &ctx->scan->files;
+		for (size_t at = scan_first_under(ctx->scan, prefix); at < files->len; at++) {
+			const struct scan_file *f = files->items[at];
+			if (!str_starts_with(f->path, prefix))
+				break;
+			if (vec_has_str(&claimed, f->path + in_package))
+				continue;
+			const char *rest = f->path + strlen(prefix);
+			const char *slash = strchr(rest, '/');
+			if (!slash && str_ends_with(rest, ".rs"))
+				vec_push_unique_str(
+					bins, arena_strndup(ctx->arena, rest, strlen(rest) - 3));
+			else if (slash && str_eq(slash, "/main.rs"))
+				vec_push_unique_str(bins, arena_strndup(ctx->arena, rest,
+									(size_t)(slash - rest)));
+		}
+	}
+	vec_free(&claimed, NULL);
+}
+
+/*
+ * {cargo_run}: how `cargo run` starts a Rust package's program. Cargo runs
+ * the package's one binary or its `default-run`; of several it must be
+ * told which with --bin: the one named as a server, else the one named
+ * after the package. A virtual workspace runs its one default member's. A
+ * library has none.
+ */
+static void cargo_run(struct manifest_ctx *ctx, json_t *root)
+{
+	json_t *package = json_object_get(root, "package");
+	const char *package_name = json_string_value(json_object_get(package, "name"));
+	const char *command = NULL;
+	struct vec bins = { 0 }; /* const char * */
+	if (!package_name) {
+		json_t *members =
+			json_object_get(json_object_get(root, "workspace"), "default-members");
+		command = json_array_size(members) == 1 ? "cargo run" : NULL;
+	} else {
+		cargo_binaries(ctx, root, &bins);
+		const char *chosen = NULL;
+		size_t servers = 0;
+		for (size_t j = 0; j < bins.len; j++)
+			if (entry_point_serves(bins.items[j]) && servers++ == 0)
+				chosen = bins.items[j];
+		if (servers != 1)
+			chosen = vec_has_str(&bins, package_name) ? package_name : NULL;
+		if (bins.len == 1 || json_string_value(json_object_get(package, "default-run")))
+			command = "cargo run";
+		else if (chosen && bins.len > 1)
+			command = arena_printf(ctx->arena, "cargo run --bin %s", chosen);
+	}
+	manifest_entry_point(ctx, "cargo_run", command);
+	vec_free(&bins, NULL);
 }
 
 void manifest_parse_cargo(struct manifest_ctx *ctx)
@@ -68,5 +159,6 @@ void manifest_parse_cargo(struct manifest_ctx *ctx)
 				manifest_workspace_member(ctx, manifest_json_str(item));
 			}
 	}
+	cargo_run(ctx, root);
 	json_decref(root);
 }

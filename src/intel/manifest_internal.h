@@ -48,6 +48,8 @@ void manifest_set_name(struct manifest_ctx *ctx, const char *name);
 void manifest_script(struct manifest_ctx *ctx, const char *ecosystem, const char *name,
 		     const char *command);
 void manifest_workspace_member(struct manifest_ctx *ctx, const char *member);
+/* An entry point the manifest declares (src/intel/entry_points.h): the first wins. */
+void manifest_entry_point(struct manifest_ctx *ctx, const char *name, const char *value);
 void manifest_warn(struct manifest_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

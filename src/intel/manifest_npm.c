@@ -1,8 +1,10 @@
 /* JavaScript manifests: package.json and the workspace files beside it. */
 #include "intel/manifest_internal.h"
 
+#include "intel/scan.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 #include "util/yaml.h"
 
 #include <string.h>
@@ -63,6 +65,17 @@ static void npm_workspace_list(struct manifest_ctx *ctx, json_t *list)
 	}
 }
 
+/* {main}: package.json's "main", where that script is in the tree. */
+static void npm_main(struct manifest_ctx *ctx, const char *main)
+{
+	if (main && str_starts_with(main, "./"))
+		main += 2;
+	bool script = main && (str_ends_with(main, ".js") || str_ends_with(main, ".mjs") ||
+			       str_ends_with(main, ".cjs"));
+	if (script && !strstr(main, "..") && scan_find_in_project(ctx->scan, ctx->p, main))
+		manifest_entry_point(ctx, "main", main);
+}
+
 void manifest_parse_package_json(struct manifest_ctx *ctx)
 {
 	json_t *root = manifest_parse_json(ctx, false);
@@ -92,6 +105,7 @@ void manifest_parse_package_json(struct manifest_ctx *ctx)
 	if (json_is_object(workspaces))
 		workspaces = json_object_get(workspaces, "packages");
 	npm_workspace_list(ctx, workspaces);
+	npm_main(ctx, manifest_json_str(json_object_get(root, "main")));
 	json_decref(root);
 }
 

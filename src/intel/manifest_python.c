@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static void python_requirement(struct manifest_ctx *ctx, const char *requirement, bool dev)
 {
@@ -87,6 +88,31 @@ static void python_pdm_scripts(struct manifest_ctx *ctx, const json_t *scripts)
 	}
 }
 
+/*
+ * {py_command}: the console script the project installs ([project.scripts]
+ * or Poetry's [tool.poetry.scripts]): the one named after the project, else
+ * the only one. A CLI app starts with it (`uv run spotdl`).
+ */
+static void python_console_script(struct manifest_ctx *ctx, json_t *root)
+{
+	json_t *scripts = manifest_json_path(root, "project.scripts");
+	if (!json_is_object(scripts))
+		scripts = manifest_json_path(root, "tool.poetry.scripts");
+	const char *slash = ctx->p->name ? strrchr(ctx->p->name, '/') : NULL;
+	const char *project = slash ? slash + 1 : ctx->p->name;
+	const char *chosen = NULL;
+	const char *name;
+	json_t *value;
+	json_object_foreach(scripts, name, value)
+	{
+		if (project && strcasecmp(name, project) == 0)
+			chosen = name;
+	}
+	if (!chosen && json_object_size(scripts) == 1)
+		chosen = json_object_iter_key(json_object_iter(scripts));
+	manifest_entry_point(ctx, "py_command", chosen);
+}
+
 void manifest_parse_pyproject(struct manifest_ctx *ctx)
 {
 	json_t *root = manifest_parse_toml(ctx);
@@ -128,6 +154,7 @@ void manifest_parse_pyproject(struct manifest_ctx *ctx)
 			manifest_workspace_member(ctx, manifest_json_str(item));
 		}
 	}
+	python_console_script(ctx, root);
 	json_decref(root);
 }
 

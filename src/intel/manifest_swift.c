@@ -4,8 +4,11 @@
  */
 #include "intel/manifest_internal.h"
 
+#include "intel/scan.h"
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/str.h"
+#include "util/vec.h"
 
 #include <string.h>
 
@@ -50,6 +53,53 @@ static void swift_package_call(struct manifest_ctx *ctx, const char *args, const
 	buf_free(&version);
 }
 
+/*
+ * The quoted names following each marker in a Package.swift, once each:
+ * `.executableTarget(name: "App"` gives App for ".executableTarget(".
+ */
+static void swift_names_after(struct manifest_ctx *ctx, const char *marker, struct vec *names)
+{
+	for (const char *at = strstr(ctx->data, marker); at; at = strstr(at + 1, marker)) {
+		const char *open = at + strlen(marker);
+		open += strspn(open, " \t\r\n");
+		if (!str_starts_with(open, "name:"))
+			continue;
+		open = strchr(open, '"');
+		const char *close = open ? strchr(open + 1, '"') : NULL;
+		if (close && close > open + 1)
+			vec_push_unique_str(names, arena_strndup(ctx->arena, open + 1,
+								 (size_t)(close - open - 1)));
+	}
+}
+
+/*
+ * {swift_product}: the one executable a Swift package builds, which
+ * `swift run` starts: its one executable product, else its one
+ * executable target, else (before tools 5.4) its one target with a
+ * main.swift (Vapor 3's `Run`). A library has none.
+ */
+static void swift_product(struct manifest_ctx *ctx)
+{
+	struct vec names = { 0 }; /* const char * in the arena */
+	swift_names_after(ctx, ".executable(", &names);
+	if (names.len == 0)
+		swift_names_after(ctx, ".executableTarget(", &names);
+	if (names.len == 0) {
+		struct vec targets = { 0 };
+		swift_names_after(ctx, ".target(", &targets);
+		for (size_t i = 0; i < targets.len; i++) {
+			const char *main = arena_printf(ctx->arena, "Sources/%s/main.swift",
+							(const char *)targets.items[i]);
+			if (scan_find_in_project(ctx->scan, ctx->p, main))
+				vec_push(&names, targets.items[i]);
+		}
+		vec_free(&targets, NULL);
+	}
+	if (names.len == 1)
+		manifest_entry_point(ctx, "swift_product", names.items[0]);
+	vec_free(&names, NULL);
+}
+
 void manifest_parse_swift_package(struct manifest_ctx *ctx)
 {
 	struct buf value = BUF_INIT;
@@ -73,5 +123,6 @@ void manifest_parse_swift_package(struct manifest_ctx *ctx)
 		const char *args = s + strlen(".package(");
 		swift_package_call(ctx, args, manifest_balanced_end(args, '(', ')'));
 	}
+	swift_product(ctx);
 	buf_free(&value);
 }

@@ -75,3 +75,17 @@ void vec_free(struct vec *v, void (*item_free)(void *))
 	v->len = 0;
 	v->cap = 0;
 }
+
+bool vec_has_str(const struct vec *v, const char *s)
+{
+	for (size_t i = 0; i < v->len; i++)
+		if (s && v->items[i] && strcmp(v->items[i], s) == 0)
+			return true;
+	return false;
+}
+
+void vec_push_unique_str(struct vec *v, const char *s)
+{
+	if (!vec_has_str(v, s))
+		vec_push(v, (void *)s);
+}

@@ -687,14 +687,23 @@ static void check_expect(struct case_run *run, struct project *p, const struct y
 	    rule_port(f->rule) != atoi(text))
 		case_fail(run, item, "%s: port %d, not %s", w[1], rule_port(f->rule), text);
 	/*
-	 * The template that applies to this tree: entry points as found, the
-	 * other placeholders standing for themselves.
+	 * The template that applies to this tree: entry points as found in it
+	 * (those its manifests declare too, read from a scratch project so
+	 * the case's own dependencies stay the only ones), the other
+	 * placeholders standing for themselves.
 	 */
 	struct arena *arena = arena_new();
 	struct map *vars = map_new();
 	static const char *const own[] = { "run", "exec", "port", "name", "js" };
 	for (size_t i = 0; i < sizeof(own) / sizeof(*own); i++)
 		map_put(vars, own[i], arena_printf(arena, "{%s}", own[i]));
+	struct project *declared = project_new(arena, p->dir);
+	manifest_read_project(declared, run->scan, arena);
+	const char *entry;
+	void *value;
+	for (size_t cursor = 0; map_next(declared->entry_points, &cursor, &entry, &value);)
+		map_put(vars, entry, value);
+	project_free(declared);
 	entry_points_guess(p, run->scan, arena, vars);
 	const struct yaml_node *commands = yaml_get(item, "commands");
 	for (size_t i = 0; commands && f->rule && i < commands->count; i++) {

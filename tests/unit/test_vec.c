@@ -152,12 +152,32 @@ static void test_free_hook(void **state)
 	vec_free(&v, NULL);
 }
 
+/* Lists of names: membership by content, not by pointer; NULL is never held. */
+static void test_strings(void **state)
+{
+	(void)state;
+	struct vec v = { 0 };
+	char other[] = "api";
+	vec_push_unique_str(&v, "server");
+	vec_push_unique_str(&v, "api");
+	vec_push_unique_str(&v, other);
+	vec_push_unique_str(&v, "server");
+	assert_int_equal(v.len, 2);
+	assert_true(vec_has_str(&v, "api"));
+	assert_true(vec_has_str(&v, other));
+	assert_false(vec_has_str(&v, "web"));
+	assert_false(vec_has_str(&v, NULL));
+	vec_free(&v, NULL);
+	assert_false(vec_has_str(&v, "api"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push_pop_get), cmocka_unit_test(test_insert),
 		cmocka_unit_test(test_remove),	     cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_sort_many),    cmocka_unit_test(test_free_hook),
+		cmocka_unit_test(test_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
