@@ -222,12 +222,15 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 		const char *path = relative_path(p, f);
 		if (!str_ends_with(f->name, ".go") || str_ends_with(f->name, "_test.go"))
 			continue;
-		const char *last_slash = strrchr(path, '/');
-		const char *dir =
-			last_slash ? arena_strndup(arena, path, (size_t)(last_slash - path)) : "";
-		bool cmd = str_starts_with(dir, "cmd/") && !strchr(dir + 4, '/');
+		/* Outside the root and cmd/NAME, only a main.go names a program. */
+		size_t dir_len = f->name > path ? (size_t)(f->name - path) - 1 : 0;
+		bool cmd = str_starts_with(path, "cmd/") && dir_len > 4 &&
+			   !memchr(path + 4, '/', dir_len - 4);
+		if (dir_len && !cmd && !str_eq(f->name, "main.go"))
+			continue;
+		const char *dir = dir_len ? arena_strndup(arena, path, dir_len) : "";
 		struct vec *into = cmd ? &in_cmd : &elsewhere;
-		if (*dir && !cmd && (!str_eq(f->name, "main.go") || go_helper_dir(dir)))
+		if (dir_len && !cmd && go_helper_dir(dir))
 			continue;
 		if ((*dir && vec_has_str(into, dir)) || !file_has_line(scan, f, "package main"))
 			continue;
