@@ -184,29 +184,33 @@ static bool go_helper_dir(const char *dir)
 	return false;
 }
 
-/* Of several program folders, the one named after the module, else the one named as a server. */
+/*
+ * Of several program folders, the one named as a server (a client beside
+ * its server: yopass and yopass-server), else the one named after the
+ * module, as Rust's {cargo_run} chooses among binaries.
+ */
 static const char *go_choose(const struct vec *dirs, const char *module)
 {
 	if (dirs->len == 1)
 		return dirs->items[0];
-	const char *server = NULL;
+	const char *server = NULL, *named = NULL;
 	size_t servers = 0;
 	for (size_t i = 0; i < dirs->len; i++) {
 		const char *name = last_element(dirs->items[i]);
 		if (str_eq(name, module))
-			return dirs->items[i];
+			named = dirs->items[i];
 		if (entry_point_serves(name) && servers++ == 0)
 			server = dirs->items[i];
 	}
-	return servers == 1 ? server : NULL;
+	return servers == 1 ? server : named;
 }
 
 /*
  * {go_package} and {go_command}: the folder of the Go program when it is
  * not at the module's root, and its name: the one main package under cmd/
  * (`cmd/memos`), the usual layout, else the one main.go elsewhere outside
- * helper folders (`app/api`). Of several, the one named after the module,
- * else the one named as a server. A root main package is the program, and
+ * helper folders (`app/api`). Of several, the one named as a server, else
+ * the one named after the module. A root main package is the program, and
  * sets nothing.
  */
 static void guess_go_command(const struct project *p, struct scan *scan, struct arena *arena,
