@@ -19,7 +19,6 @@
 #include "util/xalloc.h"
 #include "util/yaml.h"
 
-#include <ctype.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,95 +110,6 @@ static const char *relative(const char *path, const char *base)
 	return path + strlen(base) + 1;
 }
 
-static const json_t *project_at(const json_t *analysis, const char *path)
-{
-	size_t i;
-	json_t *project;
-	json_array_foreach(json_object_get(analysis, "projects"), i, project)
-	{
-		if (str_eq(json_get_str(project, "path", NULL), path))
-			return project;
-	}
-	return NULL;
-}
-
-/*
- * The workspace member a root's start command runs (a solution's
- * `dotnet run --project src/Api`): that member is the app, or NULL.
- */
-static const json_t *member_started(const json_t *analysis, const json_t *members,
-				    const char *start)
-{
-	size_t i;
-	json_t *member;
-	json_array_foreach(members, i, member)
-	{
-		const char *path = json_string_value(member);
-		const char *at = path && start ? strstr(start, path) : NULL;
-		size_t n = path ? strlen(path) : 0;
-		if (at && at > start && at[-1] == ' ' &&
-		    (at[n] == '\0' || at[n] == ' ' || at[n] == '/'))
-			return project_at(analysis, path);
-	}
-	return NULL;
-}
-
-/* Whether project starts an app an image can run: not a development server. */
-static bool starts_app(const json_t *project)
-{
-	return json_get_str(json_object_get(project, "commands"), "start", NULL) &&
-	       !json_is_true(json_object_get(project, "dev_server"));
-}
-
-/*
- * The root when it is an app of a known stack (a workspace root only when it
- * starts an app itself, not its `turbo dev`), else the first project with a
- * package manager that starts an app.
- */
-static const json_t *project_main(const json_t *analysis)
-{
-	const json_t *root = project_at(analysis, ".");
-	const json_t *members = json_object_get(json_object_get(root, "workspace"), "members");
-	const char *root_start = json_get_str(json_object_get(root, "commands"), "start", NULL);
-	const json_t *started = member_started(analysis, members, root_start);
-	if (started)
-		return started;
-	if (root && json_get_str(root, "primary_language", NULL) &&
-	    json_array_size(json_object_get(root, "package_managers")) > 0 &&
-	    (json_array_size(members) == 0 || starts_app(root)))
-		return root;
-	size_t i;
-	json_t *project;
-	json_array_foreach(json_object_get(analysis, "projects"), i, project)
-	{
-		if (starts_app(project) &&
-		    json_array_size(json_object_get(project, "package_managers")) > 0)
-			return project;
-	}
-	return NULL;
-}
-
-/* "@acme/api" -> "acme-api": a valid image repository name. */
-static char *image_name(const char *name)
-{
-	struct buf out = BUF_INIT;
-	const char *slash = strchr(name, '/');
-	if (slash && memchr(name, '.', (size_t)(slash - name)))
-		name = strrchr(name, '/') + 1; /* a Go module path: its last element */
-	for (const char *p = name; *p; p++) {
-		char c = (char)tolower((unsigned char)*p);
-		bool ok = isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
-		if (out.len == 0 && !isalnum((unsigned char)c))
-			continue;
-		if (!ok && out.len && out.data[out.len - 1] == '-')
-			continue;
-		buf_addch(&out, ok ? c : '-');
-	}
-	if (out.len == 0)
-		buf_adds(&out, "app");
-	return buf_detach(&out);
-}
-
 /* The start command minus the recipe's prefixes, and its first word. */
 static void set_start_vars(struct gen *g)
 {
@@ -247,7 +157,7 @@ static void set_vars(struct gen *g, const char *version)
 	}
 	const char *name = json_get_str(p, "name", "app");
 	var_set(g, "name", name);
-	char *image = image_name(name);
+	char *image = dockerfile_image_name(name);
 	var_set(g, "image_name", image);
 	free(image);
 	var_set(g, "user", field(g, "user"));
@@ -451,7 +361,7 @@ static void files_add_manifests(struct gen *g, struct vec *files, const json_t *
 static void emit_dependency_files(struct gen *g, const char *chown)
 {
 	struct vec files = VEC_INIT;
-	files_add_manifests(g, &files, project_at(g->analysis, g->context));
+	files_add_manifests(g, &files, dockerfile_project_at(g->analysis, g->context));
 	const struct yaml_node *extra = rget(g, "files");
 	for (size_t i = 0; extra && i < extra->count; i++) {
 		bool covered = false; /* build.gradle* when build.gradle.kts is listed */
@@ -631,8 +541,9 @@ static const char *declared_version(const struct gen *g, const char *runtime)
 	const char *root =
 		json_get_str(json_object_get(g->project, "workspace"), "member_of", NULL);
 	if (!version && root)
-		version = json_get_str(json_object_get(project_at(g->analysis, root), "runtimes"),
-				       runtime, NULL);
+		version = json_get_str(
+			json_object_get(dockerfile_project_at(g->analysis, root), "runtimes"),
+			runtime, NULL);
 	return version;
 }
 
@@ -748,38 +659,6 @@ out:
 	return rc;
 }
 
-/* "the nextjs project at apps/web (typescript, pnpm, node 20.11.0)" */
-static void describe(const json_t *p, struct buf *out)
-{
-	const json_t *frameworks = json_object_get(p, "frameworks");
-	const char *kind = json_get_str(json_array_get(frameworks, json_array_size(frameworks) - 1),
-					"name", NULL);
-	const char *language = json_get_str(p, "primary_language", NULL);
-	buf_addf(out, "the %s project at %s (",
-		 kind	    ? kind
-		 : language ? language
-			    : "unknown",
-		 json_get_str(p, "path", "."));
-	size_t mark = out->len;
-	if (language)
-		buf_adds(out, language);
-	const char *pm =
-		json_string_value(json_array_get(json_object_get(p, "package_managers"), 0));
-	if (pm)
-		buf_addf(out, "%s%s", out->len > mark ? ", " : "", pm);
-	const char *key;
-	json_t *value;
-	json_object_foreach((json_t *)json_object_get(p, "runtimes"), key, value)
-	{
-		if (json_is_string(value))
-			buf_addf(out, "%s%s %s", out->len > mark ? ", " : "", key,
-				 json_string_value(value));
-	}
-	if (out->len == mark)
-		buf_adds(out, "nothing detected");
-	buf_addch(out, ')');
-}
-
 /* Build instructions and the variables to set at deploy time, as comments. */
 static void emit_preamble(struct gen *g, const char *command, const char *what,
 			  const char *dockerfile)
@@ -866,7 +745,7 @@ static int generate(struct gen *g, const struct dockerfile_options *options, str
 		    struct err *e)
 {
 	struct buf what = BUF_INIT;
-	describe(g->project, &what);
+	dockerfile_describe(g->project, &what);
 	set_versions(g);
 	g->recipe = recipe_choose(g);
 	if (!g->recipe) {
@@ -945,7 +824,8 @@ int gen_dockerfile(const json_t *analysis, const struct dockerfile_options *opti
 		   struct gen_files *out, struct err *e)
 {
 	const char *wanted = options ? options->project : NULL;
-	const json_t *project = wanted ? project_at(analysis, wanted) : project_main(analysis);
+	const json_t *project = wanted ? dockerfile_project_at(analysis, wanted)
+				       : dockerfile_project_main(analysis);
 	if (!project && wanted)
 		return err_set(e, "no project at '%s' in the analysis", wanted);
 	if (!project)

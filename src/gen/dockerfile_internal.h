@@ -1,7 +1,8 @@
 /*
  * dockerfile_internal: the loaded config/dockerfiles.yaml and the rules that
- * read it, shared by the loader (dockerfile_recipes.c) and the assembler
- * (dockerfile.c). Nothing else includes it.
+ * read it, shared by the loader (dockerfile_recipes.c), the project chooser
+ * (dockerfile_project.c) and the assembler (dockerfile.c). Nothing else
+ * includes it.
  */
 #ifndef AMPEL_GEN_DOCKERFILE_INTERNAL_H
 #define AMPEL_GEN_DOCKERFILE_INTERNAL_H
@@ -47,5 +48,21 @@ bool dockerfile_recipe_matches(const struct yaml_node *match, const json_t *proj
 /* The recipe's frameworks: entry for the project's first framework that has one, or NULL. */
 const struct yaml_node *dockerfile_recipe_overlay(const struct yaml_node *recipe,
 						  const json_t *project);
+
+/* The project at path ("." for the root) of the analysis, or NULL. */
+const json_t *dockerfile_project_at(const json_t *analysis, const char *path);
+
+/*
+ * The project an image is for when none is named: the root when it is an
+ * app of a known stack, the member its start runs, else the first project
+ * that starts an app. NULL when none does.
+ */
+const json_t *dockerfile_project_main(const json_t *analysis);
+
+/* "@acme/api" -> "acme-api": a valid image repository name (malloc'd). */
+char *dockerfile_image_name(const char *name);
+
+/* Appends "the nextjs project at apps/web (typescript, pnpm, node 20.11.0)". */
+void dockerfile_describe(const json_t *project, struct buf *out);
 
 #endif
