@@ -269,10 +269,13 @@ static void assert_dependabot_schema(const json_t *doc, const char *fixture)
 
 /*
  * Fixtures with nothing Dependabot updates: no manifest, Zig, C with a
- * Makefile, Deno (Dependabot has no Deno ecosystem).
+ * Makefile, Deno and Clojure's deps.edn (Dependabot has no ecosystem for
+ * either).
  */
-static const char *const nothing_to_update[] = { "no-manifest", "zig-hello", "c-make-deps",
-						 "c-make-install", "deno-fresh" };
+static const char *const nothing_to_update[] = {
+	"no-manifest",	  "zig-hello",	"c-make-deps",
+	"c-make-install", "deno-fresh", "clojure-ring-deps"
+};
 
 static void test_every_fixture_gives_a_valid_config(void **state)
 {
