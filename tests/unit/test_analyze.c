@@ -486,6 +486,13 @@ static void test_realworld_accuracy(void **state)
 		{ "y", { "y", NULL, NULL }, { 0.98, 0.95, 0.91 } },
 		{ "z", { "z", NULL, NULL }, { 0.98, 0.95, 0.96 } },
 		{ "zz", { "zz", NULL, NULL }, { 0.98, 0.95, 0.91 } },
+		{ "aa", { "aa", NULL, NULL }, { 0.98, 0.95, 0.89 } },
+		{ "ab", { "ab", NULL, NULL }, { 0.98, 0.95, 0.92 } },
+		{ "ac", { "ac", NULL, NULL }, { 0.98, 0.95, 0.92 } },
+		{ "ad", { "ad", NULL, NULL }, { 0.98, 0.95, 0.86 } },
+		{ "ae", { "ae", NULL, NULL }, { 0.98, 0.95, 0.92 } },
+		{ "af", { "af", NULL, NULL }, { 0.98, 0.95, 0.89 } },
+		{ "ag", { "ag", NULL, NULL }, { 0.98, 0.95, 0.92 } },
 	};
 	bool regressed = false;
 	struct score everything = { { 0 }, { 0 }, BUF_INIT };
