@@ -56,6 +56,32 @@ static bool commands_quoted_word(const char *text, size_t n)
 	return true;
 }
 
+/*
+ * One exec-form word as a shell would need it: quoted where the shell
+ * would split or misread it (`"hello.app:create_app()"`, a word with a
+ * space), as is otherwise. `$` stays bare: maintainers write `$PORT` in
+ * exec form meaning the variable.
+ */
+static void commands_shell_word(const char *word, struct buf *out)
+{
+	if (*word && !word[strcspn(word, " \t()<>;&|'\"")]) {
+		buf_adds(out, word);
+		return;
+	}
+	if (!strchr(word, '"') && !strchr(word, '\\') && !strchr(word, '`')) {
+		buf_addf(out, "\"%s\"", word);
+		return;
+	}
+	buf_addch(out, '\'');
+	for (const char *c = word; *c; c++) {
+		if (*c == '\'')
+			buf_adds(out, "'\\''");
+		else
+			buf_addch(out, *c);
+	}
+	buf_addch(out, '\'');
+}
+
 /* A Dockerfile instruction's argument: exec form ["a", "b"] joined, or shell form as is. */
 static void commands_docker_argument(const char *text, struct buf *out)
 {
@@ -82,9 +108,12 @@ static void commands_docker_argument(const char *text, struct buf *out)
 			buf_adds(out, json_string_value(item));
 			break;
 		}
-		if (i)
+		const char *word = json_is_string(item) ? json_string_value(item) : "";
+		if (!*word) /* CMD [""]: no arguments */
+			continue;
+		if (out->len)
 			buf_addch(out, ' ');
-		buf_adds(out, json_is_string(item) ? json_string_value(item) : "");
+		commands_shell_word(word, out);
 	}
 	json_decref(list);
 }
@@ -120,6 +149,29 @@ static const char *commands_stage_image(char *args, struct map *stages, struct a
 	if (words[1] && strcasecmp(words[1], "as") == 0 && words[2])
 		map_put(stages, str_lower(words[2]), (void *)resolved);
 	return resolved;
+}
+
+/*
+ * Whether the image's entrypoint is a script of the project that prepares
+ * the container and then runs its arguments (`exec "$@"`): the CMD is then
+ * the program. The script is found by the longest tail of its image path
+ * that names a project file (/app/bin/docker-entrypoint-web is
+ * bin/docker-entrypoint-web).
+ */
+static bool commands_entrypoint_runs_cmd(const struct project *p, struct scan *scan,
+					 const char *entrypoint)
+{
+	if (!*entrypoint || strpbrk(entrypoint, " \t"))
+		return false;
+	const struct scan_file *script = NULL;
+	for (const char *tail = entrypoint; tail && !script; tail = strchr(tail + 1, '/'))
+		script = scan_find_in_project(scan, p, tail + (*tail == '/'));
+	struct buf text = BUF_INIT;
+	bool runs = script && scan_read(scan, script, &text, NULL) == 0 &&
+		    (strstr(buf_cstr(&text), "exec \"$@\"") ||
+		     strstr(buf_cstr(&text), "exec \"${@}\""));
+	buf_free(&text);
+	return runs;
 }
 
 /*
@@ -164,8 +216,10 @@ static const char *commands_dockerfile_start(const struct project *p, struct sca
 			commands_docker_argument(str_trim(instruction + 4), &cmd);
 		}
 	}
-	/* An init wrapper (tini, dumb-init) only forwards signals to the CMD. */
-	if (strstr(buf_cstr(&entrypoint), "tini") || strstr(buf_cstr(&entrypoint), "dumb-init"))
+	/* An init wrapper (tini, dumb-init) only forwards signals to the CMD; a
+	 * setup script that ends in `exec "$@"` only prepares for it. */
+	if (strstr(buf_cstr(&entrypoint), "tini") || strstr(buf_cstr(&entrypoint), "dumb-init") ||
+	    (cmd.len && commands_entrypoint_runs_cmd(p, scan, buf_cstr(&entrypoint))))
 		buf_reset(&entrypoint);
 	if (!entrypoint.len && cmd.len) {
 		char *first = arena_strndup(arena, cmd.data, strcspn(cmd.data, " \t"));
