@@ -583,9 +583,16 @@ static const char *commands_choose(struct commands_context *c, enum command_kind
 				    -1 },
 	};
 	const char *command = NULL;
-	/* A workspace installs once, from its root, for all its members. */
-	if (kind == COMMAND_INSTALL && c->p->workspace && c->p->workspace->commands[kind])
-		return c->p->workspace->commands[kind];
+	/*
+	 * A workspace installs once, from its root, for the members its package
+	 * manager manages: not the npm front-end a Gradle or Maven build lists
+	 * as a module (kestra's ui), which installs with npm.
+	 */
+	const struct project *ws = c->p->workspace;
+	if (kind == COMMAND_INSTALL && ws && ws->commands[kind] &&
+	    (!c->package_manager || !ws->package_manager ||
+	     ws->package_manager->rule == c->package_manager))
+		return ws->commands[kind];
 	/*
 	 * A package manager installs; only a project without one installs
 	 * through its own task targets (`make deps`).
