@@ -185,6 +185,18 @@ static bool go_helper_dir(const char *dir)
 }
 
 /*
+ * Whether a .go file belongs to a main package that builds: `package main`,
+ * and no `ignore` build constraint (a generator or build script run with
+ * `go run build.go`, left out of every build).
+ */
+static bool go_file_in_main(const struct scan *scan, const struct scan_file *f)
+{
+	return file_has_line(scan, f, "package main") &&
+	       !file_has_line(scan, f, "//go:build ignore") &&
+	       !file_has_line(scan, f, "// +build ignore");
+}
+
+/*
  * Of several program folders, the one named as a server (a client beside
  * its server: yopass and yopass-server), else the one named after the
  * module, as Rust's {cargo_run} chooses among binaries.
@@ -236,7 +248,7 @@ static void guess_go_command(const struct project *p, struct scan *scan, struct 
 		struct vec *into = cmd ? &in_cmd : &elsewhere;
 		if (dir_len && !cmd && go_helper_dir(dir))
 			continue;
-		if ((*dir && vec_has_str(into, dir)) || !file_has_line(scan, f, "package main"))
+		if ((*dir && vec_has_str(into, dir)) || !go_file_in_main(scan, f))
 			continue;
 		if (!*dir)
 			root_main = true;
