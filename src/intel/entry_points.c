@@ -62,14 +62,23 @@ static const char *last_element(const char *name)
 static const char *const python_main_guard[] = { "if __name__ == \"__main__\"",
 						 "if __name__ == '__main__'" };
 
-/* Root scripts that tool a project rather than start it. */
+/*
+ * Root scripts that tool a project rather than start it: packaging, task
+ * runners, and the ones that set up its data (create_db.py, init_db.py,
+ * seed.py).
+ */
 static bool python_tooling_script(const char *name)
 {
 	static const char *const tooling[] = { "setup.py",   "manage.py",  "conftest.py",
 					       "noxfile.py", "fabfile.py", "tasks.py",
 					       "dodo.py",    "conf.py" };
+	static const char *const data_setup[] = { "create_",  "init_", "drop_",
+						  "populate", "seed",  "migrate" };
 	for (size_t i = 0; i < sizeof(tooling) / sizeof(*tooling); i++)
 		if (strcmp(name, tooling[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(data_setup) / sizeof(*data_setup); i++)
+		if (str_starts_with(name, data_setup[i]))
 			return true;
 	return false;
 }
