@@ -3,7 +3,8 @@
  * points on a whole analysis: the first byte picks a file the inference
  * reads (a Dockerfile's stages and CMD, a Procfile, a Package.swift's
  * executables, a pyproject's scripts, a Makefile, a .csproj, a Cargo.toml's
- * binaries, a svelte.config's adapter ...), the rest
+ * binaries, a svelte.config's adapter, an entrypoint script's `exec "$@"`,
+ * a deps.edn's aliases ...), the rest
  * is that file's content in an otherwise small project. Any bytes must give
  * a document, never a crash, a hang or a leak.
  */
@@ -42,6 +43,9 @@ static const struct {
 	{ "fly.toml", "Gemfile", "source 'https://rubygems.org'\ngem 'rails'\n" },
 	{ "Cargo.toml", NULL, NULL },
 	{ "svelte.config.js", "package.json", "{\"devDependencies\":{\"@sveltejs/kit\":\"2\"}}" },
+	{ "docker-entrypoint.sh", "Dockerfile",
+	  "FROM python:3.12\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"gunicorn\", \"a:b()\"]\n" },
+	{ "deps.edn", "build.clj", "(defn uber [_])\n" },
 };
 
 #define FUZZ_ANALYZE_FILES (sizeof(fuzz_analyze_files) / sizeof(*fuzz_analyze_files))
