@@ -44,7 +44,8 @@ static const struct {
 	{ "Cargo.toml", NULL, NULL },
 	{ "svelte.config.js", "package.json", "{\"devDependencies\":{\"@sveltejs/kit\":\"2\"}}" },
 	{ "docker-entrypoint.sh", "Dockerfile",
-	  "FROM python:3.12\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"gunicorn\", \"a:b()\"]\n" },
+	  "FROM python:3.12\nENTRYPOINT [\"/app/docker-entrypoint.sh\"]\nCMD [\"gunicorn\", "
+	  "\"a:b()\"]\n" },
 	{ "deps.edn", "build.clj", "(defn uber [_])\n" },
 };
 
