@@ -20,22 +20,17 @@ static const char *relative_path(const struct project *p, const struct scan_file
 	return strlen(f->path) >= prefix ? f->path + prefix : f->path;
 }
 
-/* Whether f's text (read if it can be) has a line starting with line_start. */
-static bool file_has_line(const struct scan *scan, const struct scan_file *f,
-			  const char *line_start)
+/* Whether text has a line starting with line_start. */
+static bool text_has_line(const char *text, const char *line_start)
 {
-	struct buf text = BUF_INIT;
-	bool found = false;
-	if (!f->foreign && scan_read(scan, f, &text, NULL) == 0) {
-		size_t n = strlen(line_start);
-		for (const char *line = text.data; line && !found; line = strchr(line, '\n')) {
-			if (*line == '\n')
-				line++;
-			found = strncmp(line, line_start, n) == 0;
-		}
+	size_t n = strlen(line_start);
+	for (const char *line = text; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, line_start, n) == 0)
+			return true;
 	}
-	buf_free(&text);
-	return found;
+	return false;
 }
 
 /* Whether f's text (read if it can be) holds any of needles. */
@@ -200,9 +195,13 @@ static bool go_helper_dir(const char *dir)
  */
 static bool go_file_in_main(const struct scan *scan, const struct scan_file *f)
 {
-	return file_has_line(scan, f, "package main") &&
-	       !file_has_line(scan, f, "//go:build ignore") &&
-	       !file_has_line(scan, f, "// +build ignore");
+	struct buf text = BUF_INIT;
+	bool in_main = !f->foreign && scan_read(scan, f, &text, NULL) == 0 &&
+		       text_has_line(buf_cstr(&text), "package main") &&
+		       !text_has_line(buf_cstr(&text), "//go:build ignore") &&
+		       !text_has_line(buf_cstr(&text), "// +build ignore");
+	buf_free(&text);
+	return in_main;
 }
 
 /*
