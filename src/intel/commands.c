@@ -64,7 +64,7 @@ static bool commands_quoted_word(const char *text, size_t n)
  */
 static void commands_shell_word(const char *word, struct buf *out)
 {
-	if (*word && !word[strcspn(word, " \t()<>;&|'\"")]) {
+	if (!word[strcspn(word, " \t()<>;&|'\"")]) {
 		buf_adds(out, word);
 		return;
 	}

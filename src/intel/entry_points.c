@@ -20,14 +20,18 @@ static const char *relative_path(const struct project *p, const struct scan_file
 	return strlen(f->path) >= prefix ? f->path + prefix : f->path;
 }
 
-/* Whether text has a line starting with line_start. */
-static bool text_has_line(const char *text, const char *line_start)
+/*
+ * Whether text has a line starting with line_start; as a whole word (not
+ * `package mainframe` for `package main`) when word is set.
+ */
+static bool text_has_line(const char *text, const char *line_start, bool word)
 {
 	size_t n = strlen(line_start);
 	for (const char *line = text; line; line = strchr(line, '\n')) {
 		if (*line == '\n')
 			line++;
-		if (strncmp(line, line_start, n) == 0)
+		if (strncmp(line, line_start, n) == 0 &&
+		    !(word && (isalnum((unsigned char)line[n]) || line[n] == '_')))
 			return true;
 	}
 	return false;
@@ -197,9 +201,9 @@ static bool go_file_in_main(const struct scan *scan, const struct scan_file *f)
 {
 	struct buf text = BUF_INIT;
 	bool in_main = !f->foreign && scan_read(scan, f, &text, NULL) == 0 &&
-		       text_has_line(buf_cstr(&text), "package main") &&
-		       !text_has_line(buf_cstr(&text), "//go:build ignore") &&
-		       !text_has_line(buf_cstr(&text), "// +build ignore");
+		       text_has_line(buf_cstr(&text), "package main", true) &&
+		       !text_has_line(buf_cstr(&text), "//go:build ignore", false) &&
+		       !text_has_line(buf_cstr(&text), "// +build ignore", false);
 	buf_free(&text);
 	return in_main;
 }
